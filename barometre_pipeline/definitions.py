@@ -1,0 +1,45 @@
+"""The `barometre_pipeline` code location: `dagster dev -m barometre_pipeline.definitions`.
+
+Assets are generated from the source manifests found in BAROMETRE_DATA_DIR at load time; a broken
+manifest stops loading with a message naming the file and field.
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from barometre_pipeline.defs.checks import build_checks
+from barometre_pipeline.defs.consolidated import build_consolidated_assets
+from barometre_pipeline.defs.exports import EXPORT_ASSETS
+from barometre_pipeline.defs.jobs import nightly_refresh, nightly_refresh_schedule
+from barometre_pipeline.defs.resources import build_resources
+from barometre_pipeline.defs.sources import build_source_assets
+from barometre_pipeline.settings import load_settings
+from barometre_pipeline.sources.manifest import load_manifests
+
+
+def _executor() -> dg.ExecutorDefinition:
+    # One process per step costs seconds each on a 2-core machine and DuckDB takes one writer
+    # anyway: in-process by default, multiprocess (or k8s/celery in a deployment) by choice.
+    if os.environ.get("BAROMETRE_EXECUTOR", "in_process") == "multiprocess":
+        return dg.multiprocess_executor
+    return dg.in_process_executor
+
+
+def build_definitions() -> dg.Definitions:
+    settings = load_settings()
+    manifests = load_manifests(settings.data_dir)
+    assets = [*build_source_assets(manifests), *build_consolidated_assets(manifests), *EXPORT_ASSETS]
+    return dg.Definitions(
+        assets=assets,
+        asset_checks=build_checks(manifests),
+        jobs=[nightly_refresh],
+        schedules=[nightly_refresh_schedule],
+        resources=build_resources(settings),
+        executor=_executor(),
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,212 @@
+"""Asset checks: pandera schemas and Great Expectations suites, visible in the Dagster UI.
+
+Blocking checks stop everything downstream when they fail: bad data must not reach the exports.
+Non-blocking ones (a source that could not be read) report without stopping the other sources.
+"""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from barometre_pipeline.defs.consolidated import CONSOLIDATED_INDICATORS
+from barometre_pipeline.defs.resources import WAREHOUSE_POOL, BarometrePaths
+from barometre_pipeline.defs.sources import raw_key, staging_key, weighting_key
+from barometre_pipeline.indicators.catalogue import load_catalogue
+from barometre_pipeline.indicators.consolidate import CONTRACT_DIMENSIONS, WAREHOUSE_ONLY_DIMENSIONS
+from barometre_pipeline.sources.manifest import Manifest
+from barometre_pipeline.staging.codebook import load_codebook
+from barometre_pipeline.validation.expectations import (
+    consolidated_suite,
+    pilot_prevalence_suite,
+    staging_microdata_suite,
+    with_age_level_gap,
+)
+from barometre_pipeline.validation.gx_suites import run_suite
+from barometre_pipeline.validation.privacy import (
+    recoverable_suppressed_cells,
+    respondent_level_columns,
+    small_published_cells,
+)
+from barometre_pipeline.validation.schemas import (
+    aggregates_schema,
+    consolidated_indicators_schema,
+    staging_microdata_schema,
+    validate,
+    weights_schema,
+)
+
+# A source whose rows are mostly rejected is mis-declared (wrong value map, wrong delimiter):
+# publishing what is left would be biased, so it blocks.
+MAX_REJECTED_SHARE = 0.5
+
+
+def _cases(frame: pd.DataFrame, limit: int = 20) -> dg.MetadataValue:
+    if frame is None or frame.empty:
+        return dg.MetadataValue.md("(none)")
+    return dg.MetadataValue.md(frame.head(limit).astype(str).to_markdown(index=False))
+
+
+def _suite_metadata(outcome) -> dict[str, object]:
+    return {
+        "expectations": len(outcome.results),
+        "failed_expectations": len(outcome.failures),
+        "results": dg.MetadataValue.json(json.loads(json.dumps(outcome.results, default=str))),
+    }
+
+
+def build_source_checks(manifest: Manifest) -> list[dg.AssetChecksDefinition]:
+    @dg.asset_check(asset=raw_key(manifest), name="readable", blocking=False, pool=WAREHOUSE_POOL,
+                    description="Every file of the source could be read (encoding, format).")
+    def readable(warehouse: DuckDBResource) -> dg.AssetCheckResult:
+        with warehouse.get_connection() as con:
+            row = con.execute("SELECT readable, error FROM raw.source_status WHERE source_id = ?",
+                              [manifest.id]).fetchone()
+        ok = bool(row and row[0])
+        return dg.AssetCheckResult(passed=ok, severity=dg.AssetCheckSeverity.ERROR,
+                                   metadata={"error": (row[1] if row else "not materialised") or ""})
+
+    @dg.asset_check(asset=staging_key(manifest), name="rows_conserved", blocking=True,
+                    pool=WAREHOUSE_POOL,
+                    description="input rows = staged rows + rejected rows, and most rows staged.")
+    def rows_conserved(warehouse: DuckDBResource) -> dg.AssetCheckResult:
+        with warehouse.get_connection() as con:
+            counts = con.execute(
+                "SELECT input_rows, staged_rows, rejected_rows FROM quarantine.row_counts "
+                "WHERE source_id = ?", [manifest.id]).fetchone()
+            rejects = con.execute(
+                "SELECT file, line, field, value, reason FROM quarantine.rejects WHERE source_id = ? "
+                "ORDER BY file, line LIMIT 20", [manifest.id]).df() if _exists(con, "rejects") \
+                else pd.DataFrame()
+        input_rows, staged, rejected = counts
+        conserved = input_rows == staged + rejected
+        share = rejected / input_rows if input_rows else 0.0
+        return dg.AssetCheckResult(
+            passed=bool(conserved and share <= MAX_REJECTED_SHARE),
+            metadata={"input_rows": input_rows, "staged_rows": staged, "rejected_rows": rejected,
+                      "rejected_share": float(share), "first_rejects": _cases(rejects)},
+        )
+
+    @dg.asset_check(asset=staging_key(manifest), name="pandera_schema", blocking=True,
+                    pool=WAREHOUSE_POOL,
+                    description="Types, allowed codes and ranges from the codebook (pandera).")
+    def pandera_schema(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.AssetCheckResult:
+        with warehouse.get_connection() as con:
+            staged = con.execute(f"SELECT * FROM staging.{manifest.id}").df()
+        if manifest.kind == "microdata":
+            codebook = load_codebook(paths.settings().data_dir / "codebook.yaml")
+            schema = staging_microdata_schema(codebook, list(staged.columns))
+        else:
+            schema = aggregates_schema()
+        if staged.empty:
+            return dg.AssetCheckResult(passed=True, metadata={"rows": 0})
+        outcome = validate(schema, staged)
+        return dg.AssetCheckResult(passed=outcome.passed, metadata={
+            "rows": len(staged), "failure_count": outcome.failure_count,
+            "failure_cases": _cases(outcome.failure_cases)})
+
+    checks = [readable, rows_conserved, pandera_schema]
+    if manifest.kind == "microdata":
+        @dg.asset_check(asset=staging_key(manifest), name="gx_plausibility", blocking=True,
+                        pool=WAREHOUSE_POOL,
+                        description="Great Expectations: prevalence plausible against public "
+                        "figures, missingness per question, unique pseudonyms, weights bounded, "
+                        "level consistent with age.")
+        def gx_plausibility(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.AssetCheckResult:
+            with warehouse.get_connection() as con:
+                staged = con.execute(f"SELECT * FROM staging.{manifest.id}").df()
+            if staged.empty:
+                return dg.AssetCheckResult(passed=True, metadata={"rows": 0})
+            codebook = load_codebook(paths.settings().data_dir / "codebook.yaml")
+            frame = with_age_level_gap(staged, codebook)
+            outcome = run_suite(frame, f"staging_{manifest.id}", staging_microdata_suite(frame))
+            return dg.AssetCheckResult(passed=outcome.success, metadata=_suite_metadata(outcome))
+
+        @dg.asset_check(asset=weighting_key(manifest), name="weights_valid", blocking=True,
+                        pool=WAREHOUSE_POOL,
+                        description="Final weights positive, finite, one per respondent (pandera).")
+        def weights_valid(warehouse: DuckDBResource) -> dg.AssetCheckResult:
+            with warehouse.get_connection() as con:
+                weights = con.execute(f"SELECT * FROM weighting.{manifest.id}").df()
+            outcome = validate(weights_schema(), weights)
+            return dg.AssetCheckResult(passed=outcome.passed, metadata={
+                "rows": len(weights), "failure_cases": _cases(outcome.failure_cases)})
+
+        checks += [gx_plausibility, weights_valid]
+    return checks
+
+
+def _exists(con, table: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema='quarantine' "
+        "AND table_name=?", [table]).fetchone()[0])
+
+
+@dg.asset_check(asset=CONSOLIDATED_INDICATORS, name="pandera_schema", blocking=True,
+                pool=WAREHOUSE_POOL,
+                description="Contract columns, proportions in 0-1, intervals around estimates, "
+                "suppressed rows without estimate, published pilot cells above the minimum n.")
+def consolidated_schema(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.AssetCheckResult:
+    catalogue = load_catalogue(paths.settings().data_dir / "indicators.yaml")
+    with warehouse.get_connection() as con:
+        table = con.execute("SELECT * FROM consolidated.indicators").df()
+    outcome = validate(
+        consolidated_indicators_schema(int(catalogue.publication.get("min_n_unweighted", 30))), table)
+    return dg.AssetCheckResult(passed=outcome.passed, metadata={
+        "rows": len(table), "failure_count": outcome.failure_count,
+        "failure_cases": _cases(outcome.failure_cases)})
+
+
+@dg.asset_check(asset=CONSOLIDATED_INDICATORS, name="gx_consolidated", blocking=True,
+                pool=WAREHOUSE_POOL,
+                description="Great Expectations: provenance and comparability on every row, "
+                "pilot CV_ANY inside the plausibility band.")
+def consolidated_gx(warehouse: DuckDBResource) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        table = con.execute("SELECT * FROM consolidated.indicators").df()
+    outcome = run_suite(table, "consolidated_indicators", consolidated_suite())
+    pilot_total = table[(table["source_family"] == "pilot") & (table["indicator_code"] == "CV_ANY")
+                        & (table["breakdown"] == "_T") & table["estimate"].notna()]
+    prevalence = run_suite(pilot_total, "pilot_cv_any", pilot_prevalence_suite())
+    metadata = _suite_metadata(outcome)
+    metadata["pilot_cv_any"] = dg.MetadataValue.json(
+        json.loads(json.dumps(prevalence.results, default=str)))
+    return dg.AssetCheckResult(passed=outcome.success and prevalence.success, metadata=metadata)
+
+
+@dg.asset_check(asset=CONSOLIDATED_INDICATORS, name="privacy_guarantees", blocking=True,
+                pool=WAREHOUSE_POOL,
+                description="Nothing respondent-level, no published pilot cell under the minimum "
+                "n, no suppressed value recoverable by subtraction from its table.")
+def privacy_guarantees(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.AssetCheckResult:
+    catalogue = load_catalogue(paths.settings().data_dir / "indicators.yaml")
+    min_n = int(catalogue.publication.get("min_n_unweighted", 30))
+    with warehouse.get_connection() as con:
+        table = con.execute("SELECT * FROM consolidated.indicators").df()
+    leaked_columns = respondent_level_columns(list(table.columns))
+    small = small_published_cells(table, min_n)
+    pilot = table[table["source_family"] == "pilot"]
+    dims = [d for d in (*CONTRACT_DIMENSIONS, *WAREHOUSE_ONLY_DIMENSIONS) if d in pilot]
+    recoverable = recoverable_suppressed_cells(
+        pilot, ["indicator_code", "source_id", "territory", "period"], dims)
+    return dg.AssetCheckResult(
+        passed=not leaked_columns and small.empty and recoverable.empty,
+        metadata={
+            "respondent_level_columns": ", ".join(leaked_columns) or "none",
+            "published_cells_under_min_n": len(small),
+            "recoverable_suppressed_cells": len(recoverable),
+            "failure_cases": _cases(pd.concat([small, recoverable], ignore_index=True)[
+                ["indicator_code", "source_id", *dims, "n_unweighted", "suppressed"]]
+                if len(small) + len(recoverable) else pd.DataFrame()),
+        },
+    )
+
+
+def build_checks(manifests: list[Manifest]) -> list[dg.AssetChecksDefinition]:
+    checks: list[dg.AssetChecksDefinition] = []
+    for manifest in manifests:
+        checks += build_source_checks(manifest)
+    return [*checks, consolidated_schema, consolidated_gx, privacy_guarantees]

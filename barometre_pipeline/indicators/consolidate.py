@@ -1,0 +1,112 @@
+"""The consolidated `indicators` table: every source's rows, in export contract v1.
+
+Pilot (and other microdata) estimates go through the publication policy here, once, so that no
+estimate leaves the warehouse without it; published figures from public and scientific sources are
+third-party aggregates and keep their values, with `reliability = not_assessed`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from barometre_pipeline.indicators.catalogue import Catalogue
+from barometre_pipeline.stats.publication import PublicationPolicy, apply_publication_policy
+
+CONTRACT_DIMENSIONS = ("sex", "level", "age_band", "grade_group", "departement")
+# Breakdowns that are not contract columns (sector, priority education) are kept in the warehouse
+# table but not exported in contract v1: they are listed here so the export can drop them.
+WAREHOUSE_ONLY_DIMENSIONS = ("sector", "priority_education")
+TOTAL = "_T"
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    source_id: str
+    family: str
+    quality_flags: tuple[str, ...]
+    provenance: str  # JSON, from publish.contract.build_provenance
+
+
+def policy_from_catalogue(catalogue: Catalogue, *, sensitive: bool = False) -> PublicationPolicy:
+    rules = catalogue.publication
+    min_n = int(rules.get("sensitive_min_n_unweighted" if sensitive else "min_n_unweighted", 30))
+    return PublicationPolicy(
+        min_n_unweighted=min_n,
+        min_n_effective=float(rules.get("min_n_effective", 30)),
+    )
+
+
+def publish_microdata_rows(
+    estimates: pd.DataFrame, catalogue: Catalogue, info: SourceInfo
+) -> pd.DataFrame:
+    """Labels, comparability and publication rules for one microdata source's estimates."""
+    if estimates.empty:
+        return estimates
+    table = estimates.copy()
+    for column in CONTRACT_DIMENSIONS + WAREHOUSE_ONLY_DIMENSIONS:
+        if column not in table:
+            table[column] = TOTAL
+    by_code = catalogue.by_code()
+    dimensions = [c for c in CONTRACT_DIMENSIONS + WAREHOUSE_ONLY_DIMENSIONS if c in table]
+    published = []
+    for sensitive in (False, True):
+        codes = [c for c, i in by_code.items() if i.sensitive == sensitive]
+        part = table[table["indicator_code"].isin(codes)]
+        if part.empty:
+            continue
+        published.append(apply_publication_policy(
+            part.reset_index(drop=True),
+            policy_from_catalogue(catalogue, sensitive=sensitive),
+            table_keys=["indicator_code", "source_id", "territory", "period"],
+            dimensions=dimensions,
+        ))
+    table = pd.concat(published, ignore_index=True)
+    if "sensitive" in table.columns:
+        table = table.drop(columns=["sensitive"])
+    table["indicator_label_fr"] = table["indicator_code"].map(lambda c: by_code[c].label_fr)
+    table["indicator_label_en"] = table["indicator_code"].map(lambda c: by_code[c].label_en)
+    table["unit"] = table["indicator_code"].map(lambda c: by_code[c].unit)
+    table["comparability_group"] = [
+        by_code[c].comparability_group(t) for c, t in zip(table["indicator_code"], table["territory"],
+                                                          strict=True)
+    ]
+    table["source_id"] = info.source_id
+    table["source_family"] = info.family
+    table["quality_flags"] = "|".join(info.quality_flags) or None
+    table["provenance"] = info.provenance
+    return table
+
+
+def published_figure_rows(staged: pd.DataFrame, info: SourceInfo) -> pd.DataFrame:
+    """Third-party aggregates / effects as contract rows: values kept, reliability not assessed."""
+    if staged.empty:
+        return staged
+    table = staged.copy()
+    for column in CONTRACT_DIMENSIONS:
+        if column not in table:
+            table[column] = TOTAL
+        table[column] = table[column].fillna(TOTAL).astype(str)
+    table["source_id"] = info.source_id
+    table["source_family"] = info.family
+    table["reliability"] = "not_assessed"
+    table["suppressed"] = False
+    table["suppression_reason"] = None
+    has_interval = table.get("ci_low", pd.Series(index=table.index, dtype=float)).notna()
+    table["ci_method"] = has_interval.map({True: "published", False: None})
+    flags = table.get("quality_flags", pd.Series(None, index=table.index))
+    own = "|".join(info.quality_flags)
+    table["quality_flags"] = [
+        "|".join(x for x in (own, str(f) if pd.notna(f) else "") if x) or None for f in flags
+    ]
+    table["provenance"] = info.provenance
+    return table
+
+
+def consolidate(parts: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFrame:
+    frames = [p.reindex(columns=list(columns)) for p in parts if not p.empty]
+    if not frames:
+        return pd.DataFrame(columns=list(columns))
+    return pd.concat(frames, ignore_index=True)
+

@@ -1,0 +1,89 @@
+"""Catalogue indicators for one microdata source: design-based estimates, one SQL pass per breakdown.
+
+Every indicator whose variables the source has is estimated, for each of its breakdown sets whose
+dimensions the source has; territory and period are part of every breakdown so each row carries them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import duckdb
+import pandas as pd
+
+from barometre_pipeline.indicators.catalogue import Catalogue, Indicator
+from barometre_pipeline.stats.domain_estimates import IndicatorSpec, estimate_proportions
+
+SOURCE_DIMENSIONS = ("territory", "period")
+UNKNOWN = "_U"  # SDMX "unknown": the respondent did not answer the breakdown question
+
+
+def populated_columns(con: duckdb.DuckDBPyConnection, relation: str) -> set[str]:
+    """Columns of the relation that hold at least one non-null value."""
+    columns = [row[0] for row in con.execute(f"DESCRIBE {relation}").fetchall()]
+    if not columns:
+        return set()
+    counts = con.execute(
+        "SELECT " + ", ".join(f'count("{c}")' for c in columns) + f" FROM {relation}"
+    ).fetchone()
+    return {c for c, n in zip(columns, counts or [], strict=True) if n}
+
+
+def _breakdown_label(dimensions: tuple[str, ...]) -> str:
+    return "×".join(dimensions) if dimensions else "total"
+
+
+def estimate_source_indicators(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    catalogue: Catalogue,
+    *,
+    weight: str = "final_weight",
+    ci_method: str = "beta",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    available = populated_columns(con, relation)
+    for needed in ("stratum", "psu", weight):
+        if needed not in available:
+            raise ValueError(f"{relation}: design column `{needed}` is missing or empty")
+
+    # Indicators sharing the same breakdown sets are estimated together (one pass per set).
+    groups: dict[tuple[tuple[str, ...], ...], list[Indicator]] = defaultdict(list)
+    for indicator in catalogue.indicators:
+        if not indicator.variables() <= available:
+            continue
+        sets = []
+        for name in indicator.breakdowns:
+            dims = catalogue.breakdown_sets[name]
+            if set(dims) <= available:
+                sets.append(tuple(d for d in SOURCE_DIMENSIONS if d in available) + tuple(dims))
+        groups[tuple(sets)].append(indicator)
+
+    frames = []
+    for sets, indicators in groups.items():
+        specs = [
+            IndicatorSpec(code=i.code, numerator=f"({i.numerator})", denominator=f"({i.denominator})")
+            for i in indicators
+        ]
+        estimates = estimate_proportions(
+            con, relation, weight=weight, strata="stratum", psu="psu", fpc=None,
+            indicators=specs, breakdowns=[list(s) for s in sets],
+            ci_method=ci_method, confidence=confidence,
+        )
+        frames.append(estimates)
+    if not frames:
+        return pd.DataFrame()
+    table = pd.concat(frames, ignore_index=True)
+    dimension_columns = [
+        c for c in table.columns
+        if c not in {"indicator_code", "estimate", "se", "ci_low", "ci_high", "ci_method", "df",
+                     "n_unweighted", "n_effective", "deff", "weighted_n", "cv"}
+    ]
+    for column in dimension_columns:
+        table[column] = table[column].fillna(UNKNOWN).astype(str)
+    broken_down = [
+        tuple(d for d in dimension_columns if d not in SOURCE_DIMENSIONS and row[d] != "_T")
+        for row in table[dimension_columns].to_dict("records")
+    ]
+    table["breakdown"] = [_breakdown_label(b) for b in broken_down]
+    return table

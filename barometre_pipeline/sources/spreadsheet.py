@@ -1,0 +1,217 @@
+"""Reading Excel workbooks (.xlsx) into raw-text rows, like delimited files.
+
+Spreadsheets exported by questionnaire tools or assembled by hand have title lines above the
+header, two-row headers whose top cells are merged over several columns ("Cyberviolences" over
+"Insultes", "Rumeurs"...), and numbers Excel stores as floats. Cells are turned into the text a
+person would type: ``1`` not ``1.0``, dates as ISO 8601. Merged cells carry their value over the
+whole merged area, and a merged top header row is combined with the row below as ``"Top / Sub"``.
+
+The workbook is opened read-only (streaming, so large sheets stay cheap); merged ranges are not
+exposed in that mode, so they are read from the sheet's XML directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+from openpyxl.utils.cell import range_boundaries
+from openpyxl.utils.exceptions import InvalidFileException
+
+from barometre_pipeline.sources.delimited_text import detect_header_row
+from barometre_pipeline.sources.header_resolution import name_columns
+from barometre_pipeline.sources.manifest import ReadOptions
+from barometre_pipeline.sources.read_result import (
+    SOURCE_FILE_COLUMN,
+    SOURCE_LINE_COLUMN,
+    ReadResult,
+    RejectedRow,
+    SourceReadError,
+)
+
+_MERGE_CELL = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
+# Integers beyond 2**53 are not exact as floats; show those with repr rather than pretend.
+_EXACT_FLOAT_INTEGER = 2**53
+
+MergedRange = tuple[int, int, int, int]  # min_row, min_col, max_row, max_col (1-based)
+
+
+def cell_text(value: object) -> str:
+    """The text of a cell as a person would have typed it."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < _EXACT_FLOAT_INTEGER:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _merged_ranges(path: Path, worksheet_path: str | None) -> list[MergedRange]:
+    if not worksheet_path:
+        return []
+    with zipfile.ZipFile(path) as archive:
+        xml = archive.read(worksheet_path.lstrip("/"))
+    ranges: list[MergedRange] = []
+    for match in _MERGE_CELL.finditer(xml):
+        min_col, min_row, max_col, max_row = range_boundaries(match.group(1).decode("ascii"))
+        ranges.append((min_row, min_col, max_row, max_col))
+    return ranges
+
+
+def _select_sheet(path: Path, workbook, sheet: str | int | None):
+    names = workbook.sheetnames
+    if sheet is None:
+        return workbook[names[0]]
+    if isinstance(sheet, int):
+        if not 0 <= sheet < len(names):
+            raise SourceReadError(
+                path, f"{path}: `read.sheet` {sheet} is out of range; the workbook has sheets {names}"
+            )
+        return workbook[names[sheet]]
+    if sheet not in names:
+        raise SourceReadError(path, f"{path}: no sheet named {sheet!r}; the workbook has sheets {names}")
+    return workbook[sheet]
+
+
+def _load_rows(path: Path, sheet: str | int | None) -> tuple[list[list[str]], list[MergedRange]]:
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise SourceReadError(path, f"cannot open {path} as an Excel workbook: {exc}") from None
+    try:
+        worksheet = _select_sheet(path, workbook, sheet)
+        # Some generators write a wrong <dimension>; ignore it and read every cell present.
+        worksheet.reset_dimensions()
+        rows = [[cell_text(v) for v in row] for row in worksheet.iter_rows(values_only=True)]
+        merged = _merged_ranges(path, getattr(worksheet, "_worksheet_path", None))
+    finally:
+        workbook.close()
+    return rows, merged
+
+
+def _fill_merged(rows: list[list[str]], merged: list[MergedRange]) -> None:
+    for min_row, min_col, max_row, max_col in merged:
+        if min_row > len(rows):
+            continue
+        anchor_row = rows[min_row - 1]
+        value = anchor_row[min_col - 1] if min_col - 1 < len(anchor_row) else ""
+        for row_number in range(min_row, min(max_row, len(rows)) + 1):
+            row = rows[row_number - 1]
+            if len(row) < max_col:
+                row.extend([""] * (max_col - len(row)))
+            for column in range(min_col, max_col + 1):
+                row[column - 1] = value
+
+
+def _spans_columns_in_row(merged: list[MergedRange], row_number: int) -> bool:
+    return any(
+        min_row == row_number and max_col > min_col for min_row, min_col, _, max_col in merged
+    )
+
+
+def _combine_header(top: list[str], sub: list[str]) -> list[str]:
+    width = max(len(top), len(sub))
+    top = top + [""] * (width - len(top))
+    sub = sub + [""] * (width - len(sub))
+    combined = []
+    for upper, lower in zip(top, sub, strict=True):
+        upper, lower = upper.strip(), lower.strip()
+        if upper and lower and upper != lower:
+            combined.append(f"{upper} / {lower}")
+        else:
+            combined.append(upper or lower)
+    return combined
+
+
+def read_spreadsheet(path: Path, options: ReadOptions, display_name: str) -> ReadResult:
+    rows, merged = _load_rows(path, options.sheet)
+    if not any(any(cell.strip() for cell in row) for row in rows):
+        raise SourceReadError(path, f"{path} is empty: the sheet has no filled cell")
+    _fill_merged(rows, merged)
+    notes: list[str] = []
+    if merged:
+        notes.append(f"{len(merged)} merged cell range(s): value carried over the merged area")
+
+    if options.header_row is not None:
+        header_index = options.header_row
+        if header_index >= len(rows):
+            raise SourceReadError(
+                path, f"{path}: `read.header_row` {header_index} is beyond the sheet's last row"
+            )
+    else:
+        header_index = detect_header_row(rows, options.skip_rows)
+    header = rows[header_index]
+    data_start = header_index + 1
+    # A top header cell merged across columns means the next row holds the sub-headers.
+    if _spans_columns_in_row(merged, header_index + 1) and data_start < len(rows):
+        header = _combine_header(header, rows[data_start])
+        notes.append(
+            f"two-row header (sheet rows {header_index + 1}-{header_index + 2}) combined as "
+            "'Top / Sub'"
+        )
+        data_start += 1
+
+    width = max((i + 1 for i, name in enumerate(header) if name.strip()), default=0)
+    kept: list[list[str]] = []
+    kept_lines: list[int] = []
+    rejects: list[RejectedRow] = []
+    blank = 0
+    for index in range(data_start, len(rows)):
+        row = rows[index]
+        line = index + 1
+        filled = [i for i, cell in enumerate(row) if cell.strip()]
+        if not filled:
+            blank += 1
+            continue
+        if filled[-1] >= width:
+            rejects.append(
+                RejectedRow(
+                    display_name,
+                    line,
+                    None,
+                    "\t".join(row[: filled[-1] + 1]),
+                    f"too many fields: expected {width} fields, got {filled[-1] + 1}",
+                )
+            )
+            continue
+        kept.append((row + [""] * width)[:width])
+        kept_lines.append(line)
+    if blank:
+        notes.append(f"{blank} empty row(s) ignored")
+
+    data = pd.DataFrame(kept, columns=[f"f{i}" for i in range(width)], dtype=object)
+    if not kept:
+        data = data.astype(object)
+    names, positions = name_columns(header[:width], data, notes)
+    frame = data.iloc[:, positions].copy()
+    frame.columns = names
+    frame[SOURCE_FILE_COLUMN] = display_name
+    frame[SOURCE_LINE_COLUMN] = np.asarray(kept_lines, dtype=np.int64)
+    return ReadResult(
+        frame=frame.reset_index(drop=True),
+        rejects=rejects,
+        encoding="xlsx",
+        delimiter=None,
+        decimal=".",
+        header_row=header_index,
+        input_rows=len(frame) + len(rejects),
+        notes=notes,
+    )

@@ -1,0 +1,254 @@
+"""Design-based proportions for many indicators × breakdown cells, aggregated in DuckDB.
+
+This is the function the pipeline calls to turn respondent-level microdata into published
+indicator cells. All heavy work is one SQL statement: a single scan of the relation with
+GROUPING SETS produces, for every (stratum, PSU, cell), the weighted numerator and
+denominator totals of every indicator; the rest works on those small PSU-level tables.
+
+The variance is the Taylor linearisation of the ratio estimator p = Σ w·d·y / Σ w·d, with the
+domain d = (denominator true and numerator not NULL) inside the full design, as R
+``svyby(~y, ~cell, design, svymean)``: per PSU the score total is Z = (A − p·B) / W with A, B
+the PSU's numerator and denominator totals in the cell; PSUs without cell members have Z = 0
+but still count in n_h. For each stratum
+
+    V_h = (1 − f_h) · n_h / (n_h − 1) · (Σ Z² − (Σ Z)² / n_h)
+
+and a stratum with a single PSU is centred on the grand mean (R lonely.psu = "adjust"), which
+is 0 for ratio scores. Degrees of freedom are PSUs − strata of the whole design. The numpy
+reference in :mod:`barometre_pipeline.stats.estimators` computes the same quantities
+row by row, and the tests hold the two (and R's published figures) together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from barometre_pipeline.stats.intervals import proportion_interval
+
+TOTAL_CODE = "_T"
+OUTPUT_STATISTICS = ("estimate", "se", "ci_low", "ci_high", "ci_method", "df", "n_unweighted",
+                     "n_effective", "deff", "weighted_n", "cv")
+
+
+@dataclass(frozen=True)
+class IndicatorSpec:
+    """A proportion indicator: share of the population (denominator) meeting the numerator.
+
+    Both are SQL boolean expressions over the relation's columns; a NULL numerator means the
+    outcome is missing, and that respondent is outside the indicator's domain.
+    """
+
+    code: str
+    numerator: str
+    denominator: str = "TRUE"
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _dimensions(breakdowns: Sequence[Sequence[str]]) -> list[str]:
+    """Every dimension used in any breakdown, in order of first appearance."""
+    seen: list[str] = []
+    for breakdown in breakdowns:
+        for dimension in breakdown:
+            if dimension not in seen:
+                seen.append(dimension)
+    return seen
+
+
+def _proportions_sql(relation: str, *, weight: str, strata: str | None, psu: str | None,
+                     fpc: str | None, indicators: Sequence[IndicatorSpec],
+                     breakdowns: Sequence[Sequence[str]]) -> str:
+    dimensions = _dimensions(breakdowns)
+    dim_alias = {d: f"_dim{i}" for i, d in enumerate(dimensions)}
+    stratum_expr = _quote(strata) if strata else "0"
+    fpc_expr = f"CAST({_quote(fpc)} AS DOUBLE)" if fpc else "NULL::DOUBLE"
+
+    prepared_columns = [
+        f"CAST({_quote(weight)} AS DOUBLE) AS _w",
+        f"{stratum_expr} AS _stratum",
+        f"{fpc_expr} AS _fpc",
+    ]
+    if psu:
+        prepared_columns.append(f"{_quote(psu)} AS _psu")
+    prepared_columns += [f"{_quote(d)} AS {dim_alias[d]}" for d in dimensions]
+    for i, spec in enumerate(indicators):
+        prepared_columns.append(f"CAST(({spec.numerator}) AS BOOLEAN) AS _y{i}")
+        # Missing outcome = outside the domain (not a smaller design).
+        prepared_columns.append(
+            f"(COALESCE(CAST(({spec.denominator}) AS BOOLEAN), FALSE) AND ({spec.numerator}) IS NOT NULL) AS _d{i}"
+        )
+    prepared = f"SELECT {', '.join(prepared_columns)} FROM {relation}"
+
+    def cell_labels(alias_of) -> list[str]:
+        return [
+            f"CASE WHEN GROUPING({alias_of(d)}) = 1 THEN {_literal(TOTAL_CODE)} "
+            f"ELSE CAST({alias_of(d)} AS VARCHAR) END AS {dim_alias[d]}"
+            for d in dimensions
+        ]
+
+    unit_keys = ["_stratum", "_psu"] if psu else ["_stratum"]
+    grouping_sets = ", ".join(
+        "(" + ", ".join(unit_keys + [dim_alias[d] for d in breakdown]) + ")" for breakdown in breakdowns
+    )
+    # A respondent with a missing value of a breakdown dimension belongs to no cell of it.
+    having = " AND ".join(
+        [f"(GROUPING({dim_alias[d]}) = 1 OR {dim_alias[d]} IS NOT NULL)" for d in dimensions]
+    ) or "TRUE"
+    labels = cell_labels(lambda d: dim_alias[d])
+    dim_list = [dim_alias[d] for d in dimensions]
+
+    if psu:
+        # One scan: numerator/denominator totals per (stratum, PSU, cell) for all indicators.
+        sums = []
+        for i in range(len(indicators)):
+            sums += [
+                f"SUM(_w) FILTER (WHERE _d{i} AND _y{i}) AS _a{i}",
+                f"SUM(_w) FILTER (WHERE _d{i}) AS _b{i}",
+                f"COUNT(*) FILTER (WHERE _d{i}) AS _n{i}",
+            ]
+        unit_cells = (
+            f"SELECT _stratum, _psu, {', '.join(labels + sums)} FROM prepared "
+            f"GROUP BY GROUPING SETS ({grouping_sets}) HAVING {having}"
+        )
+        structs = ", ".join(
+            f"{{'k': {i}, 'a': COALESCE(_a{i}, 0), 'b': COALESCE(_b{i}, 0), 'n': _n{i}}}"
+            for i in range(len(indicators))
+        )
+        long_units = f"SELECT _stratum, {', '.join(dim_list + ['UNNEST([' + structs + ']) AS s'])} FROM unit_cells"
+        strata_cells = (
+            f"SELECT s.k AS _k, _stratum, {', '.join(dim_list + [''])}"
+            "SUM(s.a) AS sa, SUM(s.b) AS sb, SUM(s.a * s.a) AS saa, SUM(s.a * s.b) AS sab, "
+            "SUM(s.b * s.b) AS sbb, SUM(s.n) AS n "
+            f"FROM long_units GROUP BY ALL"
+        )
+        design = "SELECT _stratum, COUNT(DISTINCT _psu) AS n_h, MAX(_fpc) AS fpc_h FROM prepared GROUP BY _stratum"
+    else:
+        # Each respondent is its own PSU: the PSU totals are w·d·y and w·d, so their squares
+        # and cross-products are sums of w² over the respondents (y is 0/1).
+        sums = []
+        for i in range(len(indicators)):
+            sums += [
+                f"SUM(_w) FILTER (WHERE _d{i} AND _y{i}) AS _a{i}",
+                f"SUM(_w) FILTER (WHERE _d{i}) AS _b{i}",
+                f"SUM(_w * _w) FILTER (WHERE _d{i} AND _y{i}) AS _aa{i}",
+                f"SUM(_w * _w) FILTER (WHERE _d{i}) AS _bb{i}",
+                f"COUNT(*) FILTER (WHERE _d{i}) AS _n{i}",
+            ]
+        unit_cells = (
+            f"SELECT _stratum, {', '.join(labels + sums)} FROM prepared "
+            f"GROUP BY GROUPING SETS ({grouping_sets}) HAVING {having}"
+        )
+        structs = ", ".join(
+            f"{{'k': {i}, 'a': COALESCE(_a{i}, 0), 'b': COALESCE(_b{i}, 0), "
+            f"'aa': COALESCE(_aa{i}, 0), 'bb': COALESCE(_bb{i}, 0), 'n': _n{i}}}"
+            for i in range(len(indicators))
+        )
+        long_units = f"SELECT _stratum, {', '.join(dim_list + ['UNNEST([' + structs + ']) AS s'])} FROM unit_cells"
+        strata_cells = (
+            f"SELECT s.k AS _k, _stratum, {', '.join(dim_list + [''])}"
+            "s.a AS sa, s.b AS sb, s.aa AS saa, s.aa AS sab, s.bb AS sbb, s.n AS n FROM long_units"
+        )
+        design = "SELECT _stratum, COUNT(*) AS n_h, MAX(_fpc) AS fpc_h FROM prepared GROUP BY _stratum"
+
+    cell_keys = ["_k"] + dim_list
+    join_keys = ", ".join(cell_keys)
+    return f"""
+WITH prepared AS ({prepared}),
+unit_cells AS ({unit_cells}),
+long_units AS ({long_units}),
+strata_cells AS ({strata_cells}),
+design AS ({design}),
+fpc_kind AS (SELECT COALESCE(MAX(fpc_h) <= 1, FALSE) AS is_fraction FROM design),
+design_f AS (
+    SELECT _stratum, n_h,
+           CASE WHEN fpc_h IS NULL THEN 0.0
+                WHEN (SELECT is_fraction FROM fpc_kind) THEN fpc_h
+                ELSE n_h / fpc_h END AS f_h
+    FROM design
+),
+cells AS (
+    SELECT {join_keys}, SUM(sa) AS numerator_total, SUM(sb) AS weighted_n, SUM(n) AS n_unweighted,
+           SUM(sa) / NULLIF(SUM(sb), 0) AS p
+    FROM strata_cells GROUP BY ALL
+),
+contributions AS (
+    SELECT {', '.join('c.' + k for k in cell_keys)},
+           (1 - d.f_h) * CASE
+               WHEN d.n_h > 1 THEN d.n_h / (d.n_h - 1.0)
+                   * ((s.saa - 2 * c.p * s.sab + c.p * c.p * s.sbb) - (s.sa - c.p * s.sb) ^ 2 / d.n_h)
+               ELSE (s.saa - 2 * c.p * s.sab + c.p * c.p * s.sbb)
+           END AS v
+    FROM strata_cells s JOIN cells c USING ({join_keys}) JOIN design_f d USING (_stratum)
+)
+SELECT c.*, COALESCE(v.total_v, 0) / (c.weighted_n * c.weighted_n) AS variance,
+       (SELECT SUM(n_h) - COUNT(*) FROM design) AS df
+FROM cells c
+LEFT JOIN (SELECT {join_keys}, SUM(v) AS total_v FROM contributions GROUP BY ALL) v USING ({join_keys})
+"""
+
+
+def estimate_proportions(con: duckdb.DuckDBPyConnection, relation: str, *, weight: str,
+                         strata: str | None, psu: str | None, fpc: str | None,
+                         indicators: Sequence[IndicatorSpec], breakdowns: Sequence[Sequence[str]],
+                         ci_method: str = "beta", confidence: float = 0.95) -> pd.DataFrame:
+    """One row per indicator × breakdown cell with design-based precision and interval.
+
+    ``relation`` is a table/view name or a parenthesised SELECT; ``weight``, ``strata``,
+    ``psu``, ``fpc`` and the breakdown dimensions are column names of it. An empty breakdown
+    ``[]`` is the overall row; dimensions a row is not broken down by hold ``_T``.
+    """
+    if not indicators:
+        raise ValueError("no indicator to estimate")
+    if not breakdowns:
+        raise ValueError("no breakdown requested (use [[]] for the overall total)")
+    dimensions = _dimensions(breakdowns)
+    sql = _proportions_sql(relation, weight=weight, strata=strata, psu=psu, fpc=fpc,
+                           indicators=indicators, breakdowns=breakdowns)
+    # Cells of a breakdown in which nobody belongs to the indicator's population (e.g. a
+    # lycée-only indicator in a collège cell) have no estimate: they are not reported.
+    cells = con.execute(sql).df()
+    cells = cells[cells["n_unweighted"] > 0].reset_index(drop=True)
+
+    codes = np.array([spec.code for spec in indicators], dtype=object)
+    p = cells["p"].to_numpy(dtype=float)
+    variance = np.clip(cells["variance"].to_numpy(dtype=float), 0.0, None)
+    se = np.sqrt(variance)
+    n = cells["n_unweighted"].to_numpy(dtype=float)
+    df = cells["df"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # R deff="replace": against SRS with replacement of the domain's n respondents,
+        # whose variance for a 0/1 outcome is p(1-p)/(n-1) (svyvar uses n/(n-1)).
+        srs_variance = np.where(n > 1, p * (1 - p) / (n - 1), np.nan)
+        deff = np.where(srs_variance > 0, variance / srs_variance, np.nan)
+        n_effective = np.where(deff > 0, n / deff, np.nan)
+        cv = np.where(p > 0, se / p, np.nan)
+    low, high = proportion_interval(p, se, df, n, method=ci_method, level=confidence)
+
+    result = pd.DataFrame({"indicator_code": codes[cells["_k"].to_numpy(dtype=int)]})
+    for i, dimension in enumerate(dimensions):
+        result[dimension] = cells[f"_dim{i}"].astype(str).to_numpy()
+    result["estimate"] = p
+    result["se"] = se
+    result["ci_low"] = low
+    result["ci_high"] = high
+    result["ci_method"] = ci_method
+    result["df"] = cells["df"].to_numpy(dtype=np.int64)
+    result["n_unweighted"] = cells["n_unweighted"].to_numpy(dtype=np.int64)
+    result["n_effective"] = n_effective
+    result["deff"] = deff
+    result["weighted_n"] = cells["weighted_n"].to_numpy(dtype=float)
+    result["cv"] = cv
+    order = [pd.Categorical(result["indicator_code"], categories=list(codes), ordered=True)]
+    result = result.assign(_order=order[0]).sort_values(["_order", *dimensions], kind="stable")
+    return result.drop(columns="_order").reset_index(drop=True)

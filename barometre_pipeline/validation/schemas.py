@@ -1,0 +1,133 @@
+"""pandera schemas for the staging, weighting and indicator tables.
+
+Schemas are built from the codebook, so a new canonical variable is validated as soon as it is
+declared. Each schema is run lazily (all failures collected) by :func:`validate`, whose failure
+cases become asset-check metadata.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.pandas as pa
+
+from barometre_pipeline.staging.codebook import Codebook
+
+DESIGN_CHECKS = {
+    "design_weight": [pa.Check.gt(0)],
+    "respondent_pid": [pa.Check.str_length(min_value=8)],
+}
+
+
+@dataclass
+class SchemaOutcome:
+    passed: bool
+    failure_count: int
+    failure_cases: pd.DataFrame
+
+
+def _variable_checks(codebook: Codebook, name: str) -> list[pa.Check]:
+    variable = codebook[name]
+    checks: list[pa.Check] = []
+    if variable.type == "category" and variable.values:
+        checks.append(pa.Check.isin(sorted(variable.allowed_codes)))
+    if variable.type == "ordinal" and variable.values:
+        checks.append(pa.Check.isin(sorted(int(k) for k in variable.values)))
+    if variable.value_range is not None:
+        checks.append(pa.Check.in_range(*variable.value_range))
+    if variable.type == "bool":
+        checks.append(pa.Check.isin([True, False]))
+    return checks
+
+
+def staging_microdata_schema(codebook: Codebook, columns: list[str]) -> pa.DataFrameSchema:
+    schema_columns = {
+        "respondent_pid": pa.Column(nullable=False, unique=True, checks=DESIGN_CHECKS["respondent_pid"]),
+        "source_id": pa.Column(str, nullable=False),
+        "design_weight": pa.Column(float, nullable=False, checks=DESIGN_CHECKS["design_weight"]),
+        "stratum": pa.Column(nullable=False),
+        "psu": pa.Column(nullable=False),
+    }
+    for name in columns:
+        if name in codebook and name not in schema_columns and name not in {"design_weight"}:
+            schema_columns[name] = pa.Column(nullable=True, checks=_variable_checks(codebook, name),
+                                             required=False)
+    return pa.DataFrameSchema(schema_columns, name="staging_microdata", strict=False, coerce=False)
+
+
+def weights_schema() -> pa.DataFrameSchema:
+    return pa.DataFrameSchema(
+        {
+            "respondent_pid": pa.Column(nullable=False, unique=True),
+            "design_weight": pa.Column(float, nullable=False, checks=pa.Check.gt(0)),
+            "final_weight": pa.Column(float, nullable=False, checks=[
+                pa.Check.gt(0), pa.Check(lambda s: s.abs() < float("inf"), name="finite")]),
+        },
+        name="weights",
+    )
+
+
+def aggregates_schema() -> pa.DataFrameSchema:
+    return pa.DataFrameSchema(
+        {
+            "indicator_code": pa.Column(str, nullable=False),
+            "territory": pa.Column(str, nullable=False),
+            "period": pa.Column(str, nullable=False),
+            "estimate": pa.Column(float, nullable=True),
+            "unit": pa.Column(str, nullable=False),
+            "sex": pa.Column(str, nullable=False, checks=pa.Check.isin(["F", "M", "X", "_T"])),
+        },
+        checks=[
+            pa.Check(
+                lambda df: ~(df["unit"] == "proportion") | df["estimate"].isna()
+                | df["estimate"].between(0, 1),
+                name="proportions_in_0_1",
+                error="a proportion outside 0..1 (percent not converted?)",
+            ),
+        ],
+        name="staging_aggregates",
+        strict=False,
+    )
+
+
+def consolidated_indicators_schema(min_n_unweighted: int) -> pa.DataFrameSchema:
+    proportion = lambda df: df["unit"] == "proportion"  # noqa: E731
+    published = lambda df: ~df["suppressed"].astype(bool)  # noqa: E731
+    return pa.DataFrameSchema(
+        {
+            "indicator_code": pa.Column(str, nullable=False),
+            "source_id": pa.Column(str, nullable=False),
+            "source_family": pa.Column(str, nullable=False,
+                                       checks=pa.Check.isin(["pilot", "public", "scientific"])),
+            "territory": pa.Column(str, nullable=False),
+            "period": pa.Column(str, nullable=False),
+            "sex": pa.Column(str, nullable=False, checks=pa.Check.isin(["F", "M", "X", "_T", "_U"])),
+            "suppressed": pa.Column(bool, nullable=False),
+            "provenance": pa.Column(str, nullable=False),
+        },
+        checks=[
+            pa.Check(lambda df: ~proportion(df) | df["estimate"].isna() | df["estimate"].between(0, 1),
+                     name="proportions_in_0_1"),
+            pa.Check(lambda df: df["ci_low"].isna() | df["estimate"].isna()
+                     | (df["ci_low"] <= df["estimate"] + 1e-12), name="ci_low_below_estimate"),
+            pa.Check(lambda df: df["ci_high"].isna() | df["estimate"].isna()
+                     | (df["ci_high"] >= df["estimate"] - 1e-12), name="ci_high_above_estimate"),
+            pa.Check(lambda df: ~df["suppressed"].astype(bool) | df["estimate"].isna(),
+                     name="suppressed_rows_have_no_estimate"),
+            pa.Check(lambda df: ~(published(df) & (df["source_family"] == "pilot"))
+                     | (df["n_unweighted"] >= min_n_unweighted),
+                     name=f"published_pilot_cells_have_n_at_least_{min_n_unweighted}"),
+        ],
+        name="consolidated_indicators",
+        strict=False,
+    )
+
+
+def validate(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> SchemaOutcome:
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+        return SchemaOutcome(False, len(cases), cases)
+    return SchemaOutcome(True, 0, pd.DataFrame())
