@@ -4,7 +4,6 @@ Assets are generated from the source manifests found in BAROMETRE_DATA_DIR at lo
 manifest stops loading with a message naming the file and field.
 """
 
-from __future__ import annotations
 
 import os
 

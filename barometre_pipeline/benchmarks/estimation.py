@@ -9,7 +9,10 @@ confidence intervals. Each engine runs in its own subprocess so that its peak me
 own; the parent checks that every engine's estimates and standard errors equal samplics'
 (relative difference <= 1e-9) and prints sizes, seconds, speed ratios and peak memory.
 
-samplics and svy are not runtime dependencies: they come with the ``bench`` extra.
+samplics and svy are not runtime dependencies: they come with the ``bench`` extra. Versions
+that worked (installed into the project venv without touching numpy 2.4 / pandas 2.3 /
+duckdb 2.0): samplics 0.6.1 (archived upstream, emits a FutureWarning pointing to svy) and
+svy 0.35.0 (with svy-rs 0.19.1 and polars 2.1.0).
 """
 
 from __future__ import annotations

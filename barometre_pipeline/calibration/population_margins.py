@@ -16,6 +16,7 @@ import pandas as pd
 FR_LEVELS = {"6E": "6e", "5E": "5e", "4E": "4e", "3E": "3e", "2NDE": "2nde", "1RE": "1re", "TLE": "Terminale"}
 QC_LEVELS = ("SEC1", "SEC2", "SEC3", "SEC4", "SEC5")
 QC_PUBLIC_SECONDARY_PUPILS_2021 = 354188
+QUEBEC_ESTIMATED_MARGINS = "population_margins_qc_estimated.tsv"  # written by barometre-simulate
 
 
 @dataclass(frozen=True)
@@ -72,10 +73,26 @@ def quebec_margins(total: float = QC_PUBLIC_SECONDARY_PUPILS_2021) -> Margins:
     )
 
 
+def quebec_estimated_margins(path: Path) -> Margins:
+    """Level × sex margins of the simulated Québec frame (scaled to the official total)."""
+    table = _read(path)
+    table["pupils"] = table["pupils"].astype(float)
+    return Margins(
+        territory="CA-QC",
+        totals={
+            "level": table.groupby("level")["pupils"].sum().to_dict(),
+            "sex": table.groupby("sex")["pupils"].sum().to_dict(),
+        },
+        estimated=True,
+        source=f"{path.name}: level × sex ESTIMATED from simulated school sizes, scaled to the "
+        "MEQ total of 354,188 public secondary pupils (2021)",
+    )
+
+
 def margins_for(territory: str, reference_dir: Path) -> Margins | None:
-    path = reference_dir / "population_margins.tsv"
-    if territory == "FR-OT" and path.exists():
-        return orleans_tours_margins(path)
+    if territory == "FR-OT" and (reference_dir / "population_margins.tsv").exists():
+        return orleans_tours_margins(reference_dir / "population_margins.tsv")
     if territory == "CA-QC":
-        return quebec_margins()
+        estimated = reference_dir / QUEBEC_ESTIMATED_MARGINS
+        return quebec_estimated_margins(estimated) if estimated.exists() else quebec_margins()
     return None

@@ -4,7 +4,6 @@ Blocking checks stop everything downstream when they fail: bad data must not rea
 Non-blocking ones (a source that could not be read) report without stopping the other sources.
 """
 
-from __future__ import annotations
 
 import json
 
@@ -16,7 +15,7 @@ from barometre_pipeline.defs.consolidated import CONSOLIDATED_INDICATORS
 from barometre_pipeline.defs.resources import WAREHOUSE_POOL, BarometrePaths
 from barometre_pipeline.defs.sources import raw_key, staging_key, weighting_key
 from barometre_pipeline.indicators.catalogue import load_catalogue
-from barometre_pipeline.indicators.consolidate import CONTRACT_DIMENSIONS, WAREHOUSE_ONLY_DIMENSIONS
+from barometre_pipeline.indicators.consolidate import CONTRACT_DIMENSIONS
 from barometre_pipeline.sources.manifest import Manifest
 from barometre_pipeline.staging.codebook import load_codebook
 from barometre_pipeline.validation.expectations import (
@@ -189,7 +188,7 @@ def privacy_guarantees(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.A
     leaked_columns = respondent_level_columns(list(table.columns))
     small = small_published_cells(table, min_n)
     pilot = table[table["source_family"] == "pilot"]
-    dims = [d for d in (*CONTRACT_DIMENSIONS, *WAREHOUSE_ONLY_DIMENSIONS) if d in pilot]
+    dims = [d for d in CONTRACT_DIMENSIONS if d in pilot]
     recoverable = recoverable_suppressed_cells(
         pilot, ["indicator_code", "source_id", "territory", "period"], dims)
     return dg.AssetCheckResult(

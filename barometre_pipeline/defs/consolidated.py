@@ -1,6 +1,5 @@
 """Consolidated layer: one `indicators` table across every source, and the `sources` catalogue."""
 
-from __future__ import annotations
 
 import json
 
@@ -14,18 +13,18 @@ from barometre_pipeline.indicators.catalogue import load_catalogue
 from barometre_pipeline.indicators.consolidate import (
     SourceInfo,
     consolidate,
-    published_figure_rows,
     publish_microdata_rows,
+    published_figure_rows,
 )
 from barometre_pipeline.provenance import code_version
 from barometre_pipeline.publish.contract import INDICATORS_COLUMNS, build_provenance
 from barometre_pipeline.sources.manifest import Manifest
+from barometre_pipeline.staging.codebook import load_codebook
 from barometre_pipeline.warehouse import replace_table, table_exists
 
 CONSOLIDATED_INDICATORS = dg.AssetKey(["consolidated", "indicators"])
 CONSOLIDATED_SOURCES = dg.AssetKey(["consolidated", "sources"])
-# The warehouse table keeps the breakdowns that contract v1 does not export.
-WAREHOUSE_COLUMNS = tuple(c.name for c in INDICATORS_COLUMNS) + ("sector", "priority_education")
+WAREHOUSE_COLUMNS = tuple(c.name for c in INDICATORS_COLUMNS)
 
 
 def _source_info(con, manifest: Manifest, run_id: str, version: str) -> SourceInfo:
@@ -64,15 +63,16 @@ def build_consolidated_assets(manifests: list[Manifest]) -> list[dg.AssetsDefini
                                 paths: BarometrePaths) -> dg.MaterializeResult:
         settings = paths.settings()
         catalogue = load_catalogue(settings.data_dir / "indicators.yaml")
+        codebook = load_codebook(settings.data_dir / "codebook.yaml")
         version = code_version()
         parts = []
         with warehouse.get_connection() as con:
             for manifest in manifests:
-                info = _source_info(con, manifest, context.run_id, version)
+                info = _source_info(con, manifest, context.run.run_id, version)
                 if manifest.kind == "microdata":
                     estimates = con.execute(f"SELECT * FROM indicators.{manifest.id}").df()
                     if "indicator_code" in estimates:
-                        parts.append(publish_microdata_rows(estimates, catalogue, info))
+                        parts.append(publish_microdata_rows(estimates, catalogue, codebook, info))
                 else:
                     staged = con.execute(f"SELECT * FROM staging.{manifest.id}").df()
                     if "indicator_code" in staged:

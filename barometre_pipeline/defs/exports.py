@@ -1,7 +1,6 @@
 """Exports: what leaves the warehouse. Each export is swapped in atomically, so a failed run leaves
 the previous one intact; the blocking checks on `consolidated/indicators` stop them all."""
 
-from __future__ import annotations
 
 import dagster as dg
 import yaml
@@ -106,7 +105,9 @@ def csv_bundles(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.Material
 )
 def dashboard(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.MaterializeResult:
     table = _published_indicators(warehouse)
-    path = write_dashboard(table, paths.settings().export_dir)
+    catalogue = load_catalogue(paths.settings().data_dir / "indicators.yaml")
+    path = write_dashboard(table, paths.settings().export_dir,
+                           catalogue=[i.as_dict() for i in catalogue.indicators])
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path))})
 
 

@@ -1,6 +1,5 @@
 """The nightly refresh: every asset, at 02:00 Paris time, running by default."""
 
-from __future__ import annotations
 
 import dagster as dg
 

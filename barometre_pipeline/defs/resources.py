@@ -1,6 +1,5 @@
 """Dagster resources: the warehouse and the folders, configured from the environment."""
 
-from __future__ import annotations
 
 from pathlib import Path
 

@@ -1,7 +1,6 @@
 """Asset factory: one raw and one staging asset per source manifest (plus weighting and indicator
 assets for microdata). Adding a manifest under data/sources adds its assets; no code changes."""
 
-from __future__ import annotations
 
 import json
 from collections import Counter

@@ -12,12 +12,15 @@ from dataclasses import dataclass
 import pandas as pd
 
 from barometre_pipeline.indicators.catalogue import Catalogue
-from barometre_pipeline.stats.publication import PublicationPolicy, apply_publication_policy
+from barometre_pipeline.publish.contract import DIMENSION_COLUMNS
+from barometre_pipeline.staging.codebook import Codebook
+from barometre_pipeline.stats.publication import (
+    DimensionHierarchy,
+    PublicationPolicy,
+    apply_publication_policy,
+)
 
-CONTRACT_DIMENSIONS = ("sex", "level", "age_band", "grade_group", "departement")
-# Breakdowns that are not contract columns (sector, priority education) are kept in the warehouse
-# table but not exported in contract v1: they are listed here so the export can drop them.
-WAREHOUSE_ONLY_DIMENSIONS = ("sector", "priority_education")
+CONTRACT_DIMENSIONS = DIMENSION_COLUMNS
 TOTAL = "_T"
 
 
@@ -29,42 +32,48 @@ class SourceInfo:
     provenance: str  # JSON, from publish.contract.build_provenance
 
 
-def policy_from_catalogue(catalogue: Catalogue, *, sensitive: bool = False) -> PublicationPolicy:
+def breakdown_labels(table: pd.DataFrame) -> list[str]:
+    """`sex×level`-style label of the dimensions a row is broken down by (`_T`: none)."""
+    return [
+        "×".join(d for d in CONTRACT_DIMENSIONS if row[d] != TOTAL) or TOTAL
+        for row in table[list(CONTRACT_DIMENSIONS)].to_dict("records")
+    ]
+
+
+def policy_from_catalogue(catalogue: Catalogue) -> PublicationPolicy:
     rules = catalogue.publication
-    min_n = int(rules.get("sensitive_min_n_unweighted" if sensitive else "min_n_unweighted", 30))
     return PublicationPolicy(
-        min_n_unweighted=min_n,
+        min_n_unweighted=int(rules.get("min_n_unweighted", 30)),
         min_n_effective=float(rules.get("min_n_effective", 30)),
+        sensitive_min_n_unweighted=int(rules.get("sensitive_min_n_unweighted", 100)),
+        sensitive_indicators=frozenset(i.code for i in catalogue.indicators if i.sensitive),
     )
 
 
+def level_hierarchy(codebook: Codebook) -> DimensionHierarchy:
+    """Levels add up to their grade group, so both breakdowns are protected together."""
+    return DimensionHierarchy("level", "grade_group", codebook.level_attribute("grade_group"))
+
+
 def publish_microdata_rows(
-    estimates: pd.DataFrame, catalogue: Catalogue, info: SourceInfo
+    estimates: pd.DataFrame, catalogue: Catalogue, codebook: Codebook, info: SourceInfo
 ) -> pd.DataFrame:
     """Labels, comparability and publication rules for one microdata source's estimates."""
     if estimates.empty:
         return estimates
     table = estimates.copy()
-    for column in CONTRACT_DIMENSIONS + WAREHOUSE_ONLY_DIMENSIONS:
+    for column in CONTRACT_DIMENSIONS:
         if column not in table:
             table[column] = TOTAL
+    table["breakdown"] = breakdown_labels(table)
     by_code = catalogue.by_code()
-    dimensions = [c for c in CONTRACT_DIMENSIONS + WAREHOUSE_ONLY_DIMENSIONS if c in table]
-    published = []
-    for sensitive in (False, True):
-        codes = [c for c, i in by_code.items() if i.sensitive == sensitive]
-        part = table[table["indicator_code"].isin(codes)]
-        if part.empty:
-            continue
-        published.append(apply_publication_policy(
-            part.reset_index(drop=True),
-            policy_from_catalogue(catalogue, sensitive=sensitive),
-            table_keys=["indicator_code", "source_id", "territory", "period"],
-            dimensions=dimensions,
-        ))
-    table = pd.concat(published, ignore_index=True)
-    if "sensitive" in table.columns:
-        table = table.drop(columns=["sensitive"])
+    table = apply_publication_policy(
+        table.reset_index(drop=True),
+        policy_from_catalogue(catalogue),
+        table_keys=["indicator_code", "source_id", "territory", "period"],
+        dimensions=list(CONTRACT_DIMENSIONS),
+        hierarchies=[level_hierarchy(codebook)],
+    )
     table["indicator_label_fr"] = table["indicator_code"].map(lambda c: by_code[c].label_fr)
     table["indicator_label_en"] = table["indicator_code"].map(lambda c: by_code[c].label_en)
     table["unit"] = table["indicator_code"].map(lambda c: by_code[c].unit)
@@ -88,6 +97,7 @@ def published_figure_rows(staged: pd.DataFrame, info: SourceInfo) -> pd.DataFram
         if column not in table:
             table[column] = TOTAL
         table[column] = table[column].fillna(TOTAL).astype(str)
+    table["breakdown"] = breakdown_labels(table)
     table["source_id"] = info.source_id
     table["source_family"] = info.family
     table["reliability"] = "not_assessed"

@@ -15,7 +15,8 @@ from barometre_pipeline.indicators.catalogue import Catalogue, Indicator
 from barometre_pipeline.stats.domain_estimates import IndicatorSpec, estimate_proportions
 
 SOURCE_DIMENSIONS = ("territory", "period")
-UNKNOWN = "_U"  # SDMX "unknown": the respondent did not answer the breakdown question
+UNKNOWN = "_U"
+TOTAL = "_T"  # SDMX "unknown": the respondent did not answer the breakdown question
 
 
 def populated_columns(con: duckdb.DuckDBPyConnection, relation: str) -> set[str]:
@@ -27,10 +28,6 @@ def populated_columns(con: duckdb.DuckDBPyConnection, relation: str) -> set[str]
         "SELECT " + ", ".join(f'count("{c}")' for c in columns) + f" FROM {relation}"
     ).fetchone()
     return {c for c, n in zip(columns, counts or [], strict=True) if n}
-
-
-def _breakdown_label(dimensions: tuple[str, ...]) -> str:
-    return "×".join(dimensions) if dimensions else "total"
 
 
 def estimate_source_indicators(
@@ -66,7 +63,8 @@ def estimate_source_indicators(
             for i in indicators
         ]
         estimates = estimate_proportions(
-            con, relation, weight=weight, strata="stratum", psu="psu", fpc=None,
+            con, relation, weight=weight, strata="stratum", psu="psu",
+            fpc="fpc" if "fpc" in available else None,
             indicators=specs, breakdowns=[list(s) for s in sets],
             ci_method=ci_method, confidence=confidence,
         )
@@ -81,9 +79,4 @@ def estimate_source_indicators(
     ]
     for column in dimension_columns:
         table[column] = table[column].fillna(UNKNOWN).astype(str)
-    broken_down = [
-        tuple(d for d in dimension_columns if d not in SOURCE_DIMENSIONS and row[d] != "_T")
-        for row in table[dimension_columns].to_dict("records")
-    ]
-    table["breakdown"] = [_breakdown_label(b) for b in broken_down]
     return table

@@ -29,21 +29,27 @@ DATASET_NAME = "indicators"
 TOTAL_CODE = "_T"
 
 SOURCE_FAMILIES: tuple[str, ...] = ("pilot", "public", "scientific")
-SEX_CODES: tuple[str, ...] = ("F", "M", "X", TOTAL_CODE)
+SEX_CODES: tuple[str, ...] = ("F", "M", "X", "_U", TOTAL_CODE)
 
-# Reliability grades that the estimation step assigns (CV / effective-n / df rules).
+# Reliability grades, as assigned by ``stats.publication`` (CV / effective-n / df / NCHS rules) and
+# by the consolidation of third-party figures.
 RELIABILITY_CODES: dict[str, tuple[str, str]] = {
     "reliable": ("Estimation fiable", "Reliable estimate"),
     "caution": ("À interpréter avec prudence", "Interpret with caution"),
-    "unreliable": ("Peu fiable : ordre de grandeur seulement", "Unreliable: order of magnitude only"),
+    "unreliable": ("Peu fiable : à interpréter avec prudence (ordre de grandeur)", "Unreliable: interpret with caution (order of magnitude)"),
+    "suppressed": ("Non publiée (voir suppression_reason)", "Withheld (see suppression_reason)"),
     "not_assessed": ("Fiabilité non évaluable (chiffre publié par un tiers)", "Reliability not assessable (third-party figure)"),
 }
-# Why a cell has no published estimate.
+# Why a cell has no published estimate; a cell may have several reasons separated by ";".
+# N, W and R stand for the thresholds of the publication policy in force (e.g. n_unweighted<30).
 SUPPRESSION_REASONS: dict[str, tuple[str, str]] = {
-    "min_cell_size": ("Effectif insuffisant (sous le seuil minimal de publication)", "Cell size below the publication threshold"),
+    "n_unweighted<N": ("Effectif non pondéré sous le seuil de publication N", "Unweighted cell count below the publication threshold N"),
+    "n_effective<N": ("Effectif efficace (corrigé de l'effet de plan) sous le seuil N", "Effective sample size (design-effect adjusted) below the threshold N"),
+    "no_estimate": ("Aucune estimation calculable (cellule vide)", "No estimate could be computed (empty cell)"),
+    "sensitive": ("Indicateur sensible : règle de publication renforcée non satisfaite", "Sensitive indicator: stricter publication rule not met"),
+    "ci_width>=W": ("Intervalle de confiance trop large (largeur au moins W)", "Confidence interval too wide (width at least W)"),
+    "relative_ci_width>R": ("Intervalle de confiance trop large relativement à l'estimation", "Confidence interval too wide relative to the estimate"),
     "complementary": ("Suppression complémentaire (empêche de retrouver une cellule masquée par différence)", "Complementary suppression (prevents recovering a suppressed cell by subtraction)"),
-    "sensitive": ("Indicateur sensible : règle de publication renforcée", "Sensitive indicator: stricter publication rule"),
-    "low_reliability": ("Estimation trop imprécise pour être publiée", "Estimate too imprecise to publish"),
     "not_published_by_source": ("Valeur non publiée par la source", "Value not published by the source"),
 }
 
@@ -79,6 +85,8 @@ INDICATORS_COLUMNS: tuple[ContractColumn, ...] = (
     _c("age_band", pa.string(), "Tranche d'âge (11-12, 13-14, 15-16, 17+) ou _T", "Age band (11-12, 13-14, 15-16, 17+) or _T", dimension=True, nullable=False),
     _c("grade_group", pa.string(), "Groupe de niveaux comparable (COLLEGE, LYCEE) ou _T", "Comparable grade group (COLLEGE, LYCEE) or _T", dimension=True, nullable=False),
     _c("departement", pa.string(), "Département (code à deux chiffres) ou _T", "Département (two-digit code) or _T", dimension=True, nullable=False),
+    _c("sector", pa.string(), "Secteur de l'établissement (PU public, PR privé) ou _T", "School sector (PU public, PR private) or _T", dimension=True, nullable=False),
+    _c("priority_education", pa.string(), "Éducation prioritaire (HORS, REP, REP+) ou _T", "Priority education network (HORS, REP, REP+) or _T", dimension=True, nullable=False),
     _c("breakdown", pa.string(), "Ventilation de la ligne, ex. « sex×level » ; _T pour l'ensemble", "Breakdown set of the row, e.g. \"sex×level\"; _T for the whole population", nullable=False),
     _c("estimate", pa.float64(), "Estimation (proportion entre 0 et 1 sauf autre unité) ; vide si non publiée", "Estimate (proportion in 0..1 unless another unit); null when suppressed", required=True),
     _c("se", pa.float64(), "Erreur type de l'estimation", "Standard error of the estimate"),
@@ -90,9 +98,9 @@ INDICATORS_COLUMNS: tuple[ContractColumn, ...] = (
     _c("n_effective", pa.float64(), "Effectif efficace (n / effet de plan)", "Effective sample size (n / design effect)"),
     _c("deff", pa.float64(), "Effet de plan (variance du plan / variance aléatoire simple)", "Design effect (design variance / simple random sampling variance)"),
     _c("unit", pa.string(), "Unité : proportion, odds_ratio, count, score…", "Unit: proportion, odds_ratio, count, score…", required=True, nullable=False),
-    _c("reliability", pa.string(), "Fiabilité : reliable, caution, unreliable, not_assessed", "Reliability: reliable, caution, unreliable, not_assessed"),
+    _c("reliability", pa.string(), "Fiabilité : reliable, caution, unreliable, suppressed, not_assessed", "Reliability: reliable, caution, unreliable, suppressed, not_assessed"),
     _c("suppressed", pa.bool_(), "Vrai si l'estimation n'est pas publiée (règles de diffusion)", "True when the estimate is withheld (publication rules)", required=True, nullable=False),
-    _c("suppression_reason", pa.string(), "Motif de non-publication (voir les codes)", "Reason for suppression (see codes)"),
+    _c("suppression_reason", pa.string(), "Motif(s) de non-publication séparés par « ; » (voir les codes)", "Reason(s) for suppression separated by \";\" (see codes)"),
     _c("comparability_group", pa.string(), "Groupe de comparabilité : seules les lignes d'un même groupe se comparent", "Comparability group: only rows of the same group are comparable"),
     _c("quality_flags", pa.string(), "Alertes de qualité séparées par « | » (ex. SOURCE SECONDAIRE)", "Quality flags separated by \"|\" (e.g. SOURCE SECONDAIRE)"),
     _c("provenance", pa.string(), "Provenance (JSON) : source, manifeste, empreintes sha256 des fichiers, version du code, run Dagster", "Provenance (JSON): source, manifest, sha256 of input files, code version, Dagster run id", required=True, nullable=False),

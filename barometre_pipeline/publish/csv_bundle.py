@@ -53,9 +53,35 @@ def format_cell(value: object) -> str:
     if isinstance(value, int | np.integer):
         return str(int(value))
     if isinstance(value, float | np.floating):
-        # Shortest round-trip digits, never an exponent (spreadsheets misread "1e-05" in French locales).
-        return np.format_float_positional(float(value), trim="-").replace(".", ",")
+        return _format_float(float(value))
     return neutralise_formula(str(value))
+
+
+def _format_float(value: float) -> str:
+    # Shortest round-trip digits, never an exponent (spreadsheets misread "1e-05" in French locales).
+    text = repr(value)
+    if "e" in text or "n" in text:
+        text = np.format_float_positional(value, trim="-")
+    elif text.endswith(".0"):
+        text = text[:-2]
+    return text.replace(".", ",")
+
+
+def _column_cells(column: pa.ChunkedArray) -> list[str]:
+    """Format a whole column at once (per-type, not per-cell dispatch: the CSV of a big table)."""
+    values = column.to_pylist()
+    kind = column.type
+    if pa.types.is_floating(kind):
+        return ["" if v is None or v != v else _format_float(v) for v in values]
+    if pa.types.is_integer(kind):
+        return ["" if v is None else str(v) for v in values]
+    if pa.types.is_boolean(kind):
+        return ["" if v is None else ("oui" if v else "non") for v in values]
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        # Text columns repeat a few codes many times: guard each distinct value once.
+        guarded: dict[str | None, str] = {None: ""}
+        return [guarded[v] if v in guarded else guarded.setdefault(v, neutralise_formula(v)) for v in values]
+    return [format_cell(v) for v in values]
 
 
 def indicators_csv(table: pa.Table) -> bytes:
@@ -63,9 +89,7 @@ def indicators_csv(table: pa.Table) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(table.column_names)
-    columns = [table.column(name).to_pylist() for name in table.column_names]
-    for row in zip(*columns, strict=True):
-        writer.writerow([format_cell(value) for value in row])
+    writer.writerows(zip(*(_column_cells(table.column(name)) for name in table.column_names), strict=True))
     return (BOM + buffer.getvalue()).encode("utf-8")
 
 

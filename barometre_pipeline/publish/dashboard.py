@@ -23,16 +23,31 @@ from barometre_pipeline.publish.contract import CONTRACT_VERSION, TOTAL_CODE, co
 
 DASHBOARD_DIR = "dashboard"
 HEADLINE_CODE = "CV_ANY"
-ITEM_PREFIX = "CV_"
+ITEM_PREFIX = "CV_"  # item indicators when no catalogue is given
+ITEM_THEME = "items"  # item indicators by catalogue theme
+# Catalogue themes in reading order, with their French headings.
+THEME_LABELS_FR = {
+    "prevalence": "Victimes, auteurs et témoins",
+    "exposure": "Exposition et facteurs de risque",
+    "vectors": "Plateformes et auteurs (parmi les victimes)",
+    "impact": "Conséquences et bien-être",
+    "help": "Recherche d'aide",
+    "prevention": "Prévention",
+}
 NBSP = "\u202f"  # narrow no-break space, the French typographic space before % and in numbers
 
 SUPPRESSED_TEXT = "donnée non publiée (effectif insuffisant)"
-SUPPRESSED_TEXT_BY_REASON = {
-    "complementary": "donnée non publiée (secret statistique)",
-    "sensitive": "donnée non publiée (indicateur sensible)",
-    "low_reliability": "donnée non publiée (estimation trop imprécise)",
-    "not_published_by_source": "donnée non publiée par la source",
-}
+# Reason prefixes (stats.publication writes e.g. "n_unweighted<30;n_effective<30"), most telling first.
+SUPPRESSED_TEXT_BY_REASON: tuple[tuple[str, str], ...] = (
+    ("n_unweighted", SUPPRESSED_TEXT),
+    ("n_effective", SUPPRESSED_TEXT),
+    ("no_estimate", SUPPRESSED_TEXT),
+    ("sensitive", "donnée non publiée (indicateur sensible)"),
+    ("ci_width", "donnée non publiée (estimation trop imprécise)"),
+    ("relative_ci_width", "donnée non publiée (estimation trop imprécise)"),
+    ("complementary", "donnée non publiée (secret statistique)"),
+    ("not_published_by_source", "donnée non publiée par la source"),
+)
 RELIABILITY_TEXT = {
     "caution": "à interpréter avec prudence",
     "unreliable": "peu fiable, à interpréter avec prudence (ordre de grandeur)",
@@ -41,7 +56,7 @@ TERRITORY_LABELS = {
     "FR-OT": "Académie d'Orléans-Tours", "CA-QC": "Québec", "FR": "France", "CA": "Canada",
     "US": "États-Unis", "INT": "International",
 }
-SEX_LABELS = {"F": "Filles", "M": "Garçons", "X": "Autre / ne se prononce pas"}
+SEX_LABELS = {"F": "Filles", "M": "Garçons", "X": "Autre / ne se prononce pas", "_U": "Non renseigné"}
 LEVEL_LABELS = {
     "6E": "6e", "5E": "5e", "4E": "4e", "3E": "3e", "2NDE": "2nde", "1RE": "1re", "TLE": "Terminale",
     "SEC1": "Secondaire 1", "SEC2": "Secondaire 2", "SEC3": "Secondaire 3", "SEC4": "Secondaire 4",
@@ -104,7 +119,11 @@ def _interval(figure: Figure) -> str:
 
 
 def _suppressed_text(figure: Figure) -> str:
-    return SUPPRESSED_TEXT_BY_REASON.get(figure.suppression_reason or "", SUPPRESSED_TEXT)
+    reasons = [r.strip() for r in (figure.suppression_reason or "").split(";") if r.strip()]
+    for prefix, text in SUPPRESSED_TEXT_BY_REASON:
+        if any(reason.startswith(prefix) for reason in reasons):
+            return text
+    return SUPPRESSED_TEXT
 
 
 def _reliability_note(figure: Figure) -> str:
@@ -241,8 +260,15 @@ def _territory_section(frame: pd.DataFrame, territory: str, headline_code: str, 
 
     pilot_group = total["comparability_group"].iloc[0] if not total.empty else None
     related = {territory, _country(territory), "INT"}
-    comparisons = frame[(frame["source_family"] != "pilot") & (frame["indicator_code"] == headline_code) & frame["territory"].isin(related)]
+    same_measure = (frame["indicator_code"] == headline_code) | (frame["comparability_group"].notna() & (frame["comparability_group"] == pilot_group))
+    comparisons = frame[(frame["source_family"] != "pilot") & same_measure & frame["territory"].isin(related)]
     out.append("<h3>Comparaison avec les chiffres publiés</h3>")
+    if not total.empty and not comparisons.empty:
+        ordered = comparisons.sort_values(["period", "source_id", "breakdown", "sex", "level"], ascending=[False, True, True, True, True])
+        figures = [_figure(total.iloc[0], f"Enquête pilote {period} — {label}")]
+        figures += [_figure(r, f"{r['source_id']} {r['period']} — {_population(r)}, {TERRITORY_LABELS.get(r['territory'], r['territory'])}")
+                    for _, r in ordered.iterrows() if r["unit"] == figures[0].unit]
+        out.append(_bar_chart(figures, f"{head_label} : enquête pilote et chiffres publiés, {label}", f"{anchor}-cmp"))
     out.append(_comparison_table(comparisons.sort_values(["period", "source_id", "breakdown", "sex", "level"], ascending=[False, True, True, True, True]), pilot_group))
 
     by_sex = _only(head_rows, "sex").copy()
@@ -257,20 +283,27 @@ def _territory_section(frame: pd.DataFrame, territory: str, headline_code: str, 
         out.append(f"<h3>{_e(head_label)} selon le niveau</h3>" + _bar_chart(figures, f"{head_label} selon le niveau, {label}", f"{anchor}-level"))
 
     totals = _only(pilot)
-    items = totals[totals["indicator_code"].str.startswith(item_prefix) & (totals["indicator_code"] != headline_code)]
+    not_headline = totals["indicator_code"] != headline_code
+    if themes:
+        is_item = totals["indicator_code"].map(lambda c: themes.get(c) == ITEM_THEME)
+    else:
+        is_item = totals["indicator_code"].str.startswith(item_prefix)
+    items = totals[is_item & not_headline]
     if not items.empty:
         items = items.assign(sort_value=pd.to_numeric(items["estimate"]).fillna(-1.0)).sort_values(["sort_value", "indicator_code"], ascending=[False, True])
         figures = [_figure(r, r["indicator_label_fr"]) for _, r in items.iterrows()]
         out.append("<h3>Prévalence par type de cyberviolence</h3>" + _bar_chart(figures, f"Prévalence par type de cyberviolence, {label}", f"{anchor}-items"))
 
-    others = totals[~totals["indicator_code"].str.startswith(item_prefix)]
+    others = totals[~is_item & not_headline]
     if not others.empty:
-        others = others.assign(theme=others["indicator_code"].map(lambda c: themes.get(c) or "Autres indicateurs"))
-        groups = [(theme, unit, unit_rows) for theme, rows in others.groupby("theme", sort=True)
+        theme_order = {theme: i for i, theme in enumerate(THEME_LABELS_FR)}
+        others = others.assign(theme=others["indicator_code"].map(lambda c: themes.get(c, "")))
+        groups = [(theme, unit, unit_rows)
+                  for theme, rows in sorted(others.groupby("theme"), key=lambda kv: (theme_order.get(kv[0], len(theme_order)), kv[0]))
                   for unit, unit_rows in rows.sort_values("indicator_code").groupby("unit", sort=True)]
         for position, (theme, unit, unit_rows) in enumerate(groups):
             figures = [_figure(r, r["indicator_label_fr"]) for _, r in unit_rows.iterrows()]
-            title = f"{theme}, {label}" + ("" if unit == "proportion" else f" ({unit})")
+            title = f"{THEME_LABELS_FR.get(theme) or theme or 'Autres indicateurs'}, {label}" + ("" if unit == "proportion" else f" ({unit})")
             out.append(f"<h3>{_e(title)}</h3>" + _bar_chart(figures, title, f"{anchor}-other-{position}"))
     out.append("</section>")
     return "\n".join(out)
@@ -303,7 +336,7 @@ def _sources_section(frame: pd.DataFrame) -> str:
         '<section id="sources" aria-labelledby="sources-h"><h2 id="sources-h">Sources et précautions</h2>'
         "<ul>" + "".join(items) + "</ul>"
         "<h3>Précautions de lecture</h3><ul>"
-        "<li>Les intervalles de confiance à 95 % (traits noirs) tiennent compte du plan de sondage : deux valeurs dont les intervalles se chevauchent ne sont pas nettement différentes.</li>"
+        "<li>Les intervalles de confiance à 95 % (traits noirs) tiennent compte du plan de sondage (élèves regroupés par établissement, pondération). Quand les intervalles de deux groupes se chevauchent largement, l'écart entre eux peut tenir au hasard de l'échantillon.</li>"
         f"<li>« {_e(SUPPRESSED_TEXT)} » : la cellule compte trop peu d'élèves pour être publiée sans risque pour la confidentialité ou la précision.</li>"
         "<li>« ⚠ à interpréter avec prudence » : l'estimation est imprécise (coefficient de variation élevé ou faible effectif).</li>"
         "<li>Comparabilité : les sources n'ont pas toutes la même définition ni la même période de référence (année scolaire, 12 derniers mois, 2 derniers mois ; au moins une cyberviolence ou harcèlement répété). Seuls les chiffres marqués « même définition » se comparent directement.</li>"
@@ -341,7 +374,9 @@ def render_dashboard(
 ) -> str:
     """The dashboard HTML for every territory that has pilot rows (deterministic, no timestamp).
 
-    ``catalogue`` (optional) supplies each indicator's ``theme`` to group the other indicators.
+    ``catalogue`` (recommended) supplies each indicator's ``theme``: theme ``items`` makes the
+    item-prevalence chart, the other themes one chart each. Without it, item indicators are those
+    whose code starts with ``item_prefix``.
     """
     frame = conform_to_contract(indicators, extra_columns="drop").to_pandas()
     frame = frame.astype(object).where(frame.notna(), None)

@@ -47,6 +47,7 @@ SEX_LABELS: dict[str, tuple[str, str]] = {
     "F": ("Fille", "Girl"),
     "M": ("Garçon", "Boy"),
     "X": ("Autre / préfère ne pas répondre", "Other / prefer not to say"),
+    "_U": ("Non renseigné (question sans réponse)", "Unknown (question not answered)"),
 }
 CODED_VARIABLES: tuple[str, ...] = ("territory", "level", "grade_group", "age_band", "departement")
 

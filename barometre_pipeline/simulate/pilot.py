@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from barometre_pipeline.simulate.frames import SchoolFrame, read_orleans_tours_frame, read_quebec_frame
-from barometre_pipeline.simulate.ground_truth import finite_population_truth, prevalence_by_programme
+from barometre_pipeline.simulate.frames import (
+    SchoolFrame,
+    read_orleans_tours_frame,
+    read_quebec_frame,
+)
+from barometre_pipeline.simulate.ground_truth import (
+    finite_population_truth,
+    prevalence_by_programme,
+)
 from barometre_pipeline.simulate.manifests import (
     TERRITORY_SLUGS,
     export_relative_path,
@@ -30,7 +38,12 @@ from barometre_pipeline.simulate.questionnaire_export import (
     write_france_csv,
     write_quebec_xlsx,
 )
-from barometre_pipeline.simulate.sampling import DEFAULT_TAKE_PER_SCHOOL, SamplePlan, draw_sample, plan_sample
+from barometre_pipeline.simulate.sampling import (
+    DEFAULT_TAKE_PER_SCHOOL,
+    SamplePlan,
+    draw_sample,
+    plan_sample,
+)
 
 TERRITORIES = ("FR-OT", "CA-QC")
 DEFAULT_RESPONDENTS = {"FR-OT": 4000, "CA-QC": 3000}
@@ -98,12 +111,12 @@ def _notes(territory: str, pilot: PilotWave) -> str:
     common = (
         "Données SYNTHÉTIQUES générées par barometre_pipeline.simulate (aucun élève réel). "
         "Établissements tirés d'une base de sondage réelle; réponses simulées avec un modèle "
-        "logistique à effet établissement (effets plantés: planted_effects_{wave}.json; vérité "
-        "terrain en population finie: ground_truth_{slug}_{wave}.csv, à côté de l'export). "
+        f"logistique à effet établissement (effets plantés: planted_effects_{pilot.wave}.json; vérité "
+        f"terrain en population finie: ground_truth_{TERRITORY_SLUGS[territory]}_{pilot.wave}.csv, à côté de l'export). "
         "Plan: sondage stratifié à deux degrés, établissements tirés avec probabilité "
-        "proportionnelle à la taille, {take} élèves par établissement; poids de tirage = inverse de "
+        f"proportionnelle à la taille, {pilot.plan.take_per_school} élèves par établissement; poids de tirage = inverse de "
         "la probabilité d'inclusion, avant non-réponse (à caler sur les marges). "
-    ).format(wave=pilot.wave, slug=TERRITORY_SLUGS[territory], take=pilot.plan.take_per_school)
+    )
     if territory == "FR-OT":
         return common + ("Base: effectifs DEPP 2022 des collèges, lycées GT et lycées professionnels "
                          "de l'académie d'Orléans-Tours (Licence Ouverte 2.0); strate = département.")
@@ -162,7 +175,8 @@ def write_wave(pilot: PilotWave, data_dir: Path, model: PlantedModel,
         write_france_csv(table, export_path)
     else:
         write_quebec_xlsx(table, export_path,
-                          title=f"Sondage STOP Cyberviolences - Québec - vague {wave} - export des réponses (SYNTHÉTIQUE)")
+                          title=f"Sondage STOP Cyberviolences - Québec - vague {wave} - export des réponses (SYNTHÉTIQUE)",
+                          wave_date=datetime(int(wave), 5, 1, 12, 0, 0))
     folder = export_path.parent
     slug = TERRITORY_SLUGS[territory]
     truth_path = folder / f"ground_truth_{slug}_{wave}.csv"
@@ -173,6 +187,29 @@ def write_wave(pilot: PilotWave, data_dir: Path, model: PlantedModel,
     manifest = pilot_manifest(territory, wave, pilot.schools, _notes(territory, pilot))
     manifest_path = write_manifest(manifest, data_dir / "sources")
     return [export_path, truth_path, effects_path, manifest_path]
+
+
+QUEBEC_MARGINS_FILE = "population_margins_qc_estimated.tsv"
+
+
+def write_estimated_quebec_margins(population: pd.DataFrame, data_dir: Path) -> Path:
+    """Level × sex enrolment of the simulated Québec frame, for raking.
+
+    No official split by secondaire level and sex was found (only the 354,188 total), so the
+    margins are those of the simulated school sizes and are flagged ESTIMATED wherever used.
+    """
+    counts = (
+        population.groupby(["level", "frame_sex"], observed=True).size()
+        .rename("pupils").reset_index().rename(columns={"frame_sex": "sex"})
+    )
+    counts.insert(0, "territory", "CA-QC")
+    counts["status"] = "ESTIMATED"
+    counts["note"] = ("Simulated school sizes scaled to the MEQ total of 354,188 public secondary "
+                      "pupils (2021); level x sex split estimated, not observed")
+    path = data_dir / "reference" / QUEBEC_MARGINS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    counts.to_csv(path, sep="\t", index=False, lineterminator="\n")
+    return path
 
 
 def generate_pilot(data_dir: Path, frames_dir: Path, seed: int,
@@ -188,6 +225,8 @@ def generate_pilot(data_dir: Path, frames_dir: Path, seed: int,
         for wave in waves:
             pilot = simulate_wave(state, wave, respondents[territory])
             written += write_wave(pilot, data_dir, state.model, baseline)
+            if territory == "CA-QC" and wave == waves[0]:
+                written.append(write_estimated_quebec_margins(pilot.population, data_dir))
             if wave == BASELINE_WAVE:
                 baseline = prevalence_by_programme(pilot.population)
     return written

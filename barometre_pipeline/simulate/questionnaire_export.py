@@ -8,10 +8,17 @@ numeric cells, Québec wording and another column order.
 
 from __future__ import annotations
 
+import codecs
+import re
+import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from barometre_pipeline.simulate.outcomes import DONT_KNOW, NOT_ASKED
 from barometre_pipeline.simulate.questionnaire import (
@@ -150,15 +157,37 @@ def answer_table(respondents: pd.DataFrame, schools: pd.DataFrame, territory: st
     return pd.DataFrame(columns)
 
 
+def _french_text_columns(table: pd.DataFrame) -> pa.Table:
+    """Arrow table with decimal commas and French dates, ready for the CSV writer."""
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    columns = []
+    for column in arrow.columns:
+        if pa.types.is_floating(column.type):
+            column = pc.replace_substring(pc.cast(pc.round(column, 4), pa.string()), ".", ",")
+        elif pa.types.is_timestamp(column.type):
+            column = pc.strftime(pc.cast(column, pa.timestamp("s")), format="%d/%m/%Y %H:%M:%S")
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            # An unanswered question is an empty cell, not a quoted empty string.
+            column = pc.if_else(pc.equal(column, ""), pa.scalar(None, column.type), column)
+        columns.append(column)
+    return pa.table(columns, names=arrow.column_names)
+
+
 def write_france_csv(table: pd.DataFrame, path: Path) -> Path:
-    """``;``-separated, UTF-8 with BOM, CRLF, decimal comma, dates as dd/mm/yyyy hh:mm:ss."""
+    """``;``-separated, UTF-8 with BOM, CRLF, decimal comma, dates as dd/mm/yyyy hh:mm:ss.
+
+    Text answers are quoted (as LimeSurvey-style tools do); Arrow's writer keeps a million rows
+    within seconds.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(path, sep=";", encoding="utf-8-sig", lineterminator="\r\n", index=False,
-                 decimal=",", float_format="%.6g", date_format="%d/%m/%Y %H:%M:%S")
+    options = pa_csv.WriteOptions(delimiter=";", eol="\r\n", quoting_header="none")
+    with path.open("wb") as handle:
+        handle.write(codecs.BOM_UTF8)
+        pa_csv.write_csv(_french_text_columns(table), handle, options)
     return path
 
 
-def write_quebec_xlsx(table: pd.DataFrame, path: Path, title: str) -> Path:
+def write_quebec_xlsx(table: pd.DataFrame, path: Path, title: str, wave_date: datetime) -> Path:
     """XLSX with a title line, then the header row, then one row per respondent."""
     from openpyxl import Workbook
 
@@ -173,10 +202,25 @@ def write_quebec_xlsx(table: pd.DataFrame, path: Path, title: str) -> Path:
         if isinstance(column.dtype, pd.api.extensions.ExtensionDtype) and column.dtype.kind in "iuf":
             columns.append(column.astype(object).where(column.notna(), None).tolist())
         elif column.dtype.kind == "M":
-            columns.append(column.dt.to_pydatetime().tolist())
+            columns.append([value.to_pydatetime() for value in column])
         else:
             columns.append(column.tolist())
     for row in zip(*columns, strict=True):
         sheet.append([None if v is pd.NA else v for v in row])
     workbook.save(path)
+    _freeze_zip_timestamps(path, wave_date)
     return path
+
+
+def _freeze_zip_timestamps(path: Path, stamp: datetime) -> None:
+    """Rewrite the workbook with fixed document and zip-entry dates: same seed, same bytes."""
+    with zipfile.ZipFile(path) as source:
+        entries = [(info, source.read(info.filename)) for info in source.infolist()]
+    iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, data in entries:
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\g<1>" + iso, data)
+            frozen = zipfile.ZipInfo(info.filename, date_time=stamp.timetuple()[:6])
+            frozen.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(frozen, data)

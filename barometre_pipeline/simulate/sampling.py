@@ -38,23 +38,44 @@ class SamplePlan:
     take_per_school: int
 
 
+def _allocate(schools: pd.DataFrame, n_schools: int) -> dict[str, int]:
+    pupils = schools.groupby("stratum")["pupils"].sum()
+    available = schools.groupby("stratum").size()
+    allocation = np.minimum(np.maximum(2, np.round(n_schools * pupils / pupils.sum())), available)
+    return {str(k): int(v) for k, v in allocation.items()}
+
+
+def expected_sampled_pupils(schools: pd.DataFrame, plan: SamplePlan) -> float:
+    """Expected number of sampled pupils: small schools give fewer pupils than the take."""
+    expected = 0.0
+    for stratum, rows in schools.groupby("stratum"):
+        sizes = rows["pupils"].to_numpy(dtype=float)
+        probability = pps_inclusion_probabilities(sizes, plan.schools_per_stratum[str(stratum)])
+        expected += float(np.sum(probability * np.minimum(plan.take_per_school, sizes)))
+    return expected
+
+
 def plan_sample(schools: pd.DataFrame, n_respondents: int,
                 take_per_school: int = DEFAULT_TAKE_PER_SCHOOL) -> SamplePlan:
     """Schools per stratum (proportional to pupils, at least 2) and pupils per school.
 
-    The take grows when the target would need more than ``MAX_SCHOOL_SHARE`` of the schools.
+    More schools are added until the expected sample reaches the target; past
+    ``MAX_SCHOOL_SHARE`` of the schools, the take per school grows instead.
     """
-    n_sampled = n_respondents / EXPECTED_RESPONSE_RATE
+    target = n_respondents / EXPECTED_RESPONSE_RATE
     max_schools = max(2, int(MAX_SCHOOL_SHARE * len(schools)))
-    n_schools = math.ceil(n_sampled / take_per_school)
-    if n_schools > max_schools:
-        take_per_school = math.ceil(n_sampled / max_schools)
-        n_schools = max_schools
-    pupils = schools.groupby("stratum")["pupils"].sum()
-    available = schools.groupby("stratum").size()
-    allocation = np.maximum(2, np.round(n_schools * pupils / pupils.sum())).astype(int)
-    allocation = np.minimum(allocation, available)
-    return SamplePlan({str(k): int(v) for k, v in allocation.items()}, take_per_school)
+    n_schools = min(max_schools, math.ceil(target / take_per_school))
+    plan = SamplePlan(_allocate(schools, n_schools), take_per_school)
+    for _ in range(20):
+        expected = expected_sampled_pupils(schools, plan)
+        if expected >= 0.995 * target:
+            break
+        if n_schools < max_schools:
+            n_schools = min(max_schools, math.ceil(n_schools * target / expected))
+        else:
+            take_per_school = math.ceil(take_per_school * target / expected)
+        plan = SamplePlan(_allocate(schools, n_schools), take_per_school)
+    return plan
 
 
 def pps_inclusion_probabilities(sizes: np.ndarray, n: int) -> np.ndarray:

@@ -210,13 +210,65 @@ def _unterminated_quote(data: bytes, start_offset: int, delimiter: str) -> bool:
     return False
 
 
+def _is_blank(data: bytes) -> bool:
+    # bytes.isspace stops at the first non-space byte, unlike strip() which copies the whole file.
+    return not data or data.isspace()
+
+
+def _record_lines(
+    body: bytes,
+    header_end_line: int,
+    table: pa.Table,
+    good_numbers: np.ndarray,
+    irregular: _IrregularRows,
+    record_count: int,
+) -> np.ndarray:
+    """Physical line (1-based) where each record starts, indexed by record number - 1.
+
+    Arrow numbers records, not lines; the two differ by the line breaks inside quoted values of
+    the records before, which are only counted when the file has any.
+    """
+    physical_lines = body.count(b"\n") + (0 if body.endswith(b"\n") or not body else 1)
+    newlines = np.zeros(record_count + 1, dtype=np.int64)  # index = record number
+    if physical_lines != record_count:
+        newlines[good_numbers] = _embedded_newlines(table)
+        for number, count in irregular.newlines.items():
+            newlines[number] = count
+    lines_before = (
+        np.concatenate([[0], np.cumsum(newlines[1:-1])]) if record_count else newlines[:0]
+    )
+    return header_end_line + np.arange(1, record_count + 1, dtype=np.int64) + lines_before
+
+
+def _raw_record(data: bytes, start_line: int, end_line: int | None) -> str:
+    start = _byte_offset_after_line(data, start_line - 1)
+    end = len(data) if end_line is None else _byte_offset_after_line(data, end_line)
+    return data[start:end].decode("utf-8").rstrip("\r\n")
+
+
+def _find_header(
+    path: Path, records: list[_SampleRecord], options: ReadOptions
+) -> tuple[int, _SampleRecord]:
+    if options.header_row is not None:
+        header_index = options.header_row
+    else:
+        header_index = detect_header_row([r.fields for r in records], options.skip_rows)
+    if header_index >= len(records):
+        raise SourceReadError(
+            path,
+            f"{path}: no header row found at row {header_index} (`read.header_row` / "
+            f"`read.skip_rows`); the file's first rows hold {len(records)} record(s)",
+        )
+    return header_index, records[header_index]
+
+
 def read_delimited(
     path: Path, decoded: DecodedSource, options: ReadOptions, display_name: str, fmt: str
 ) -> ReadResult:
     data = decoded.utf8
     if b"\n" not in data and b"\r" in data:
         data = data.replace(b"\r", b"\n")  # classic Mac line endings
-    if not data.strip():
+    if _is_blank(data):
         raise SourceReadError(path, f"{path} is empty: no header and no data")
 
     sample = data[:_SAMPLE_BYTES]
@@ -230,37 +282,23 @@ def read_delimited(
         delimiter = normalise_delimiter(path, options.delimiter)
 
     records = _sample_records(sample_text, delimiter)
-    if options.header_row is not None:
-        header_index = options.header_row
-        if header_index >= len(records):
-            raise SourceReadError(
-                path, f"{path}: `read.header_row` {header_index} is beyond the file's first rows"
-            )
-    else:
-        header_index = detect_header_row([r.fields for r in records], options.skip_rows)
-    if header_index >= len(records):
-        raise SourceReadError(path, f"{path} has no header row after skipping {options.skip_rows} rows")
-    header = records[header_index]
+    header_index, header = _find_header(path, records, options)
     header_end_line = header.end_line
     header_fields = header.fields
-
     named = max((i + 1 for i, name in enumerate(header_fields) if name.strip()), default=0)
     if named == 0:
         raise SourceReadError(path, f"{path}: header row (line {header_end_line}) is empty")
-    # Exports often end every data row with one more (empty) field than the header.
-    width = len(header_fields)
-    for record in records[header_index + 1 :]:
-        extra = record.fields[width:]
-        if extra and not any(value.strip() for value in extra):
-            width = len(record.fields)
 
-    data_start = _byte_offset_after_line(data, header_end_line)
-    body = data[data_start:]
-    notes: list[str] = []
+    # Exports often end every data row with one more (empty) field than the header: parse with
+    # room for them, then reject the rows whose surplus fields actually hold something.
+    width = max([len(header_fields), *(len(r.fields) for r in records[header_index + 1 :])])
     parse_names = [f"f{i}" for i in range(width)]
     irregular = _IrregularRows(width=width, named=named, delimiter=delimiter)
+    body = data[_byte_offset_after_line(data, header_end_line) :]
 
-    if body.strip():
+    if _is_blank(body):
+        table = pa.table({name: pa.array([], pa.string()) for name in parse_names})
+    else:
         flagged = 0
 
         def count_irregular(_row: pa_csv.InvalidRow) -> str:
@@ -274,85 +312,112 @@ def read_delimited(
                 table = _parse(body, parse_names, delimiter, irregular.handle, use_threads=False)
         except pa.ArrowInvalid as exc:
             raise SourceReadError(path, f"cannot parse {path} as delimited text: {exc}") from None
-    else:
-        table = pa.table({name: pa.array([], pa.string()) for name in parse_names})
 
     record_count = table.num_rows + len(irregular.salvaged) + len(irregular.rejected)
-    irregular_numbers = np.array(
-        sorted([*irregular.salvaged, *irregular.rejected]), dtype=np.int64
-    )
+    irregular_numbers = np.array(sorted([*irregular.salvaged, *irregular.rejected]), dtype=np.int64)
     good_numbers = np.setdiff1d(
         np.arange(1, record_count + 1, dtype=np.int64), irregular_numbers, assume_unique=True
     )
+    record_line = _record_lines(body, header_end_line, table, good_numbers, irregular, record_count)
 
-    # Physical line of each record: records are numbered by Arrow, lines also count the line
-    # breaks inside quoted values of the records before.
-    physical_lines = body.count(b"\n") + (0 if body.endswith(b"\n") or not body else 1)
-    newlines = np.zeros(record_count + 1, dtype=np.int64)  # index = record number
-    if physical_lines != record_count:
-        newlines[good_numbers] = _embedded_newlines(table)
-        for number, count in irregular.newlines.items():
-            newlines[number] = count
-    lines_before = np.concatenate([[0], np.cumsum(newlines[1:-1])]) if record_count else newlines[:0]
-    record_line = header_end_line + np.arange(1, record_count + 1) + lines_before
-
-    frame = table.to_pandas()
-    frame["_record"] = good_numbers
+    table = table.append_column("_record", pa.array(good_numbers, pa.int64()))
     if irregular.salvaged:
-        salvaged = pd.DataFrame(list(irregular.salvaged.values()), columns=parse_names, dtype=object)
-        salvaged["_record"] = list(irregular.salvaged)
-        frame = pd.concat([frame, salvaged], ignore_index=True).sort_values("_record")
-        frame = frame.reset_index(drop=True)
+        salvaged = pa.table(
+            {
+                **{
+                    name: pa.array(
+                        [fields[i] for fields in irregular.salvaged.values()], pa.string()
+                    )
+                    for i, name in enumerate(parse_names)
+                },
+                "_record": pa.array(list(irregular.salvaged), pa.int64()),
+            }
+        )
+        table = pa.concat_tables([table, salvaged])
+        table = table.take(pc.sort_indices(table["_record"]))
 
     rejects = [
         RejectedRow(display_name, int(record_line[number - 1]), None, text, reason)
-        for number, (text, reason) in sorted(irregular.rejected.items())
+        for number, (text, reason) in irregular.rejected.items()
     ]
 
+    # Fields beyond the header that hold something: the row does not fit the header.
+    surplus = None
+    for name in parse_names[len(header_fields) :]:
+        filled = pc.not_equal(table[name], "")
+        surplus = filled if surplus is None else pc.or_(surplus, filled)
+    if surplus is not None and pc.any(surplus).as_py():
+        overflowing = table.filter(surplus)
+        for row in overflowing.to_pylist():
+            fields = [row[name] for name in parse_names]
+            got = max(i + 1 for i, value in enumerate(fields) if value != "")
+            line = int(record_line[row["_record"] - 1])
+            end = int(record_line[row["_record"]]) - 1 if row["_record"] < record_count else None
+            rejects.append(
+                RejectedRow(
+                    display_name,
+                    line,
+                    None,
+                    _raw_record(data, line, end),
+                    f"too many fields: expected {named} fields, got {got}",
+                )
+            )
+        table = table.filter(pc.invert(surplus))
+
     # A file cut inside a quoted field leaves its last record swallowing everything to the end.
-    if record_count and data.count(b'"', data_start) % 2 == 1:
-        last = record_count
-        last_line = int(record_line[last - 1])
+    if record_count and data.count(b'"', len(data) - len(body)) % 2 == 1:
+        last_line = int(record_line[record_count - 1])
         offset = _byte_offset_after_line(data, last_line - 1)
-        if _unterminated_quote(data, offset, delimiter) and last not in irregular.rejected:
-            text = data[offset:].decode("utf-8")
-            frame = frame[frame["_record"] != last]
+        if _unterminated_quote(data, offset, delimiter) and record_count not in irregular.rejected:
+            table = table.filter(pc.not_equal(table["_record"], record_count))
+            rejects = [r for r in rejects if r.line != last_line]
             rejects.append(
                 RejectedRow(
                     display_name,
                     last_line,
                     None,
-                    text,
+                    data[offset:].decode("utf-8"),
                     "unterminated quoted field: the file ends inside quotes (truncated file?)",
                 )
             )
+    rejects.sort(key=lambda reject: reject.line)
 
-    values = frame[parse_names]
-    blank = (values == "").all(axis=1) if len(values) else pd.Series([], dtype=bool)
-    if blank.any():
-        notes.append(f"{int(blank.sum())} blank line(s) ignored")
-        frame = frame[~blank.to_numpy()]
+    notes: list[str] = []
+    if table.num_rows:
+        blank = pc.equal(table[parse_names[0]], "")
+        for name in parse_names[1:]:
+            blank = pc.and_(blank, pc.equal(table[name], ""))
+        blank_count = pc.sum(blank).as_py() or 0
+        if blank_count:
+            notes.append(f"{blank_count} blank line(s) ignored")
+            table = table.filter(pc.invert(blank))
 
-    names, positions = name_columns(header_fields, frame[parse_names], notes)
-    result = frame[[parse_names[i] for i in positions]].copy()
-    result.columns = names
-    result = result.reset_index(drop=True)
-    result[SOURCE_FILE_COLUMN] = display_name
-    result[SOURCE_LINE_COLUMN] = record_line[frame["_record"].to_numpy() - 1].astype(np.int64)
+    column_has_data = [bool(pc.any(pc.not_equal(table[name], "")).as_py()) for name in parse_names]
+    names, positions = name_columns(header_fields, column_has_data, notes)
+    lines = (
+        record_line[table["_record"].to_numpy() - 1] if table.num_rows else np.zeros(0, np.int64)
+    )
+    kept = table.select([parse_names[i] for i in positions]).rename_columns(names)
+    kept = kept.append_column(
+        SOURCE_FILE_COLUMN,
+        pa.array(np.full(kept.num_rows, display_name, dtype=object), pa.string()),
+    ).append_column(SOURCE_LINE_COLUMN, pa.array(lines, pa.int64()))
+    # split_blocks avoids consolidating 60 string columns into one 2-D block (a full copy).
+    frame = kept.to_pandas(split_blocks=True)
 
     if options.decimal.strip().lower() == "auto":
-        sample_values = pd.Series(result[names].head(_DECIMAL_SAMPLE_ROWS).to_numpy().ravel())
+        sample_values = pd.Series(frame.head(_DECIMAL_SAMPLE_ROWS)[names].to_numpy().ravel())
         decimal = "." if delimiter == "," else detect_decimal(sample_values)
     else:
         decimal = options.decimal
 
     return ReadResult(
-        frame=result,
+        frame=frame,
         rejects=rejects,
         encoding=decoded.encoding,
         delimiter=delimiter,
         decimal=decimal,
         header_row=header_index,
-        input_rows=len(result) + len(rejects),
+        input_rows=len(frame) + len(rejects),
         notes=notes,
     )

@@ -63,7 +63,9 @@ def binary_signature(raw: bytes) -> str | None:
     return None
 
 
-def _decode_error(path: Path, raw: bytes, encoding: str, offset: int, detail: str) -> SourceReadError:
+def _decode_error(
+    path: Path, raw: bytes, encoding: str, offset: int, detail: str
+) -> SourceReadError:
     line = line_of_offset(raw, offset)
     snippet = raw[max(0, offset - 20) : offset + 20]
     return SourceReadError(

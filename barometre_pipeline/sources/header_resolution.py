@@ -14,8 +14,6 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 
-import pandas as pd
-
 from barometre_pipeline.sources.manifest import ColumnMap
 from barometre_pipeline.sources.read_result import SourceReadError
 
@@ -57,7 +55,7 @@ def deduplicate_headers(names: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def name_columns(
-    raw_names: Sequence[str], data: pd.DataFrame, notes: list[str]
+    raw_names: Sequence[str], column_has_data: Sequence[bool], notes: list[str]
 ) -> tuple[list[str], list[int]]:
     """Final column names and the positions kept, for a header read from a file.
 
@@ -69,11 +67,12 @@ def name_columns(
     names: list[str] = []
     positions: list[int] = []
     dropped = 0
-    for position in range(data.shape[1]):
+    for position, has_data in enumerate(column_has_data):
         name = stripped[position] if position < len(stripped) else ""
         if not name:
-            if not bool((data.iloc[:, position] != "").any()):
-                dropped += 1
+            if not has_data:
+                # Room left for surplus empty fields beyond the header is not a column at all.
+                dropped += position < len(stripped)
                 continue
             name = f"column_{position + 1}"
             notes.append(f"column {position + 1} has no header but holds data: named {name!r}")

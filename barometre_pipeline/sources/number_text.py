@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pandas as pd
 
 # Word processors and spreadsheets group French thousands with spaces of several kinds:
@@ -32,7 +31,9 @@ def detect_decimal(values: pd.Series) -> str:
     if text.empty:
         return "."
     comma_votes = int(text.str.match(_DECIMAL_COMMA).sum())
-    point_votes = int((text.str.match(_DECIMAL_POINT) & ~text.str.match(_DOT_GROUPED_INTEGER)).sum())
+    point_votes = int(
+        (text.str.match(_DECIMAL_POINT) & ~text.str.match(_DOT_GROUPED_INTEGER)).sum()
+    )
     return "," if comma_votes > point_votes else "."
 
 
@@ -75,5 +76,6 @@ def parse_number(text: pd.Series, decimal: str, thousands: str | None) -> pd.Ser
     canonical = as_text.where(valid).str.replace(separators, "", regex=True)
     if decimal == ",":
         canonical = canonical.str.replace(",", ".", regex=False)
-    numbers = pd.to_numeric(canonical.astype(object), errors="coerce")
-    return pd.Series(np.asarray(numbers, dtype="float64"), index=text.index, name=text.name)
+    # Python's float() rounds correctly; pandas' own string-to-float parser can be off by one ulp.
+    numbers = canonical.to_numpy(dtype=object, na_value=None).astype("float64")
+    return pd.Series(numbers, index=text.index, name=text.name)

@@ -81,14 +81,16 @@ def read_source_file(
         raise SourceReadError(path, f"source file {path} does not exist") from None
     except OSError as exc:
         raise SourceReadError(path, f"cannot read source file {path}: {exc}") from None
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise SourceReadError(path, f"{path} is empty ({len(raw)} bytes): no header and no data")
 
     file_format = _file_format(path, options, raw[:8])
     if file_format == "xlsx":
         if not raw.startswith(_ZIP_MAGIC):
             description = binary_signature(raw) or "text, not an Excel workbook"
-            raise SourceReadError(path, f"{path} is not an .xlsx workbook: it looks like {description}")
+            raise SourceReadError(
+                path, f"{path} is not an .xlsx workbook: it looks like {description}"
+            )
         return read_spreadsheet(path, options, name)
     decoded = decode_source(path, raw, options.encoding)
     return read_delimited(path, decoded, options, name, file_format)

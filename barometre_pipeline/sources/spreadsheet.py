@@ -83,27 +83,33 @@ def _select_sheet(path: Path, workbook, sheet: str | int | None):
     if isinstance(sheet, int):
         if not 0 <= sheet < len(names):
             raise SourceReadError(
-                path, f"{path}: `read.sheet` {sheet} is out of range; the workbook has sheets {names}"
+                path,
+                f"{path}: `read.sheet` {sheet} is out of range; the workbook has sheets {names}",
             )
         return workbook[names[sheet]]
     if sheet not in names:
-        raise SourceReadError(path, f"{path}: no sheet named {sheet!r}; the workbook has sheets {names}")
+        raise SourceReadError(
+            path, f"{path}: no sheet named {sheet!r}; the workbook has sheets {names}"
+        )
     return workbook[sheet]
 
 
 def _load_rows(path: Path, sheet: str | int | None) -> tuple[list[list[str]], list[MergedRange]]:
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise SourceReadError(path, f"cannot open {path} as an Excel workbook: {exc}") from None
-    try:
-        worksheet = _select_sheet(path, workbook, sheet)
-        # Some generators write a wrong <dimension>; ignore it and read every cell present.
-        worksheet.reset_dimensions()
-        rows = [[cell_text(v) for v in row] for row in worksheet.iter_rows(values_only=True)]
-        merged = _merged_ranges(path, getattr(worksheet, "_worksheet_path", None))
-    finally:
-        workbook.close()
+    # A file object, not a path: openpyxl refuses paths by extension, and workbooks do get saved
+    # as "export.csv".
+    with path.open("rb") as handle:
+        try:
+            workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+            raise SourceReadError(path, f"cannot open {path} as an Excel workbook: {exc}") from None
+        try:
+            worksheet = _select_sheet(path, workbook, sheet)
+            # Some generators write a wrong <dimension>; ignore it and read every cell present.
+            worksheet.reset_dimensions()
+            rows = [[cell_text(v) for v in row] for row in worksheet.iter_rows(values_only=True)]
+            merged = _merged_ranges(path, getattr(worksheet, "_worksheet_path", None))
+        finally:
+            workbook.close()
     return rows, merged
 
 
@@ -200,7 +206,8 @@ def read_spreadsheet(path: Path, options: ReadOptions, display_name: str) -> Rea
     data = pd.DataFrame(kept, columns=[f"f{i}" for i in range(width)], dtype=object)
     if not kept:
         data = data.astype(object)
-    names, positions = name_columns(header[:width], data, notes)
+    column_has_data = [bool((data[c] != "").any()) for c in data.columns]
+    names, positions = name_columns(header[:width], column_has_data, notes)
     frame = data.iloc[:, positions].copy()
     frame.columns = names
     frame[SOURCE_FILE_COLUMN] = display_name

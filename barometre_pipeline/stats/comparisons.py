@@ -128,6 +128,18 @@ def domain_mean_difference(design: SurveyDesign, outcome: ArrayLike, domain_a: A
                       np.asarray(float(design.degrees_of_freedom)), confidence)
 
 
+def domain_proportion_difference(design: SurveyDesign, indicator: ArrayLike, domain_a: ArrayLike,
+                                 domain_b: ArrayLike, calibration: Calibration | None = None,
+                                 confidence: float = 0.95) -> Difference:
+    """Proportion in domain A minus domain B (``indicator`` true/false, None = missing)."""
+    values = pd.Series(np.asarray(indicator, dtype=object))
+    observed = values.notna()
+    numeric = values.where(observed, np.nan).astype(float)
+    if not numeric[observed].isin([0.0, 1.0]).all():
+        raise ValueError("a proportion needs a boolean (0/1) indicator")
+    return domain_mean_difference(design, numeric.to_numpy(), domain_a, domain_b, calibration, confidence)
+
+
 def compare_tables(current: pd.DataFrame, previous: pd.DataFrame, keys: Sequence[str],
                    confidence: float = 0.95, suffixes: tuple[str, str] = ("_a", "_b")) -> pd.DataFrame:
     """Row-wise independent-sample differences between two indicator tables (e.g. two waves).

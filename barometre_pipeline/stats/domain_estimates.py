@@ -1,9 +1,10 @@
 """Design-based proportions for many indicators × breakdown cells, aggregated in DuckDB.
 
 This is the function the pipeline calls to turn respondent-level microdata into published
-indicator cells. All heavy work is one SQL statement: a single scan of the relation with
-GROUPING SETS produces, for every (stratum, PSU, cell), the weighted numerator and
-denominator totals of every indicator; the rest works on those small PSU-level tables.
+indicator cells. All heavy work is one SQL statement: a single scan of the relation sums,
+per (stratum, PSU, every dimension), the weighted numerator and denominator totals of every
+indicator at once; GROUPING SETS roll that small table up to the (stratum, PSU, cell) totals
+of each breakdown, and the design counts (PSUs per stratum, fpc) come from it too.
 
 The variance is the Taylor linearisation of the ratio estimator p = Σ w·d·y / Σ w·d, with the
 domain d = (denominator true and numerator not NULL) inside the full design, as R
@@ -108,63 +109,66 @@ def _proportions_sql(relation: str, *, weight: str, strata: str | None, psu: str
     labels = cell_labels(lambda d: dim_alias[d])
     dim_list = [dim_alias[d] for d in dimensions]
 
-    if psu:
-        # One scan: numerator/denominator totals per (stratum, PSU, cell) for all indicators.
-        sums = []
-        for i in range(len(indicators)):
-            sums += [
-                f"SUM(_w) FILTER (WHERE _d{i} AND _y{i}) AS _a{i}",
-                f"SUM(_w) FILTER (WHERE _d{i}) AS _b{i}",
-                f"COUNT(*) FILTER (WHERE _d{i}) AS _n{i}",
+    # The only scan of the relation: additive totals at the finest level (stratum, PSU, every
+    # dimension); the breakdown cells are rolled up from this much smaller table.
+    finest_sums = ["COUNT(*) AS _rows", "MAX(_fpc) AS _fpc"]
+    for i in range(len(indicators)):
+        finest_sums += [
+            f"SUM(_w) FILTER (WHERE _d{i} AND _y{i}) AS _a{i}",
+            f"SUM(_w) FILTER (WHERE _d{i}) AS _b{i}",
+            f"COUNT(*) FILTER (WHERE _d{i}) AS _n{i}",
+        ]
+        if not psu:
+            # Each respondent is its own PSU: the PSU totals are w·d·y and w·d, so their
+            # squares and cross-products are sums of w² over respondents (y is 0/1).
+            finest_sums += [
+                f"SUM(_w * _w) FILTER (WHERE _d{i} AND _y{i}) AS _aa{i}",
+                f"SUM(_w * _w) FILTER (WHERE _d{i}) AS _bb{i}",
             ]
-        unit_cells = (
-            f"SELECT _stratum, _psu, {', '.join(labels + sums)} FROM prepared "
-            f"GROUP BY GROUPING SETS ({grouping_sets}) HAVING {having}"
-        )
+    finest = (
+        f"SELECT {', '.join(unit_keys + dim_list + finest_sums)} FROM prepared "
+        f"GROUP BY {', '.join(unit_keys + dim_list)}"
+    )
+    rolled = [
+        f"SUM({name}) AS {name}"
+        for i in range(len(indicators))
+        for name in ([f"_a{i}", f"_b{i}", f"_n{i}"] + ([] if psu else [f"_aa{i}", f"_bb{i}"]))
+    ]
+    unit_cells = (
+        f"SELECT {', '.join(unit_keys + labels + rolled)} FROM finest "
+        f"GROUP BY GROUPING SETS ({grouping_sets}) HAVING {having}"
+    )
+    if psu:
         structs = ", ".join(
             f"{{'k': {i}, 'a': COALESCE(_a{i}, 0), 'b': COALESCE(_b{i}, 0), 'n': _n{i}}}"
             for i in range(len(indicators))
         )
-        long_units = f"SELECT _stratum, {', '.join(dim_list + ['UNNEST([' + structs + ']) AS s'])} FROM unit_cells"
         strata_cells = (
             f"SELECT s.k AS _k, _stratum, {', '.join(dim_list + [''])}"
             "SUM(s.a) AS sa, SUM(s.b) AS sb, SUM(s.a * s.a) AS saa, SUM(s.a * s.b) AS sab, "
             "SUM(s.b * s.b) AS sbb, SUM(s.n) AS n "
-            f"FROM long_units GROUP BY ALL"
+            "FROM long_units GROUP BY ALL"
         )
-        design = "SELECT _stratum, COUNT(DISTINCT _psu) AS n_h, MAX(_fpc) AS fpc_h FROM prepared GROUP BY _stratum"
+        design = ("SELECT _stratum, COUNT(DISTINCT _psu) AS n_h, MAX(_fpc) AS fpc_h "
+                  "FROM finest GROUP BY _stratum")
     else:
-        # Each respondent is its own PSU: the PSU totals are w·d·y and w·d, so their squares
-        # and cross-products are sums of w² over the respondents (y is 0/1).
-        sums = []
-        for i in range(len(indicators)):
-            sums += [
-                f"SUM(_w) FILTER (WHERE _d{i} AND _y{i}) AS _a{i}",
-                f"SUM(_w) FILTER (WHERE _d{i}) AS _b{i}",
-                f"SUM(_w * _w) FILTER (WHERE _d{i} AND _y{i}) AS _aa{i}",
-                f"SUM(_w * _w) FILTER (WHERE _d{i}) AS _bb{i}",
-                f"COUNT(*) FILTER (WHERE _d{i}) AS _n{i}",
-            ]
-        unit_cells = (
-            f"SELECT _stratum, {', '.join(labels + sums)} FROM prepared "
-            f"GROUP BY GROUPING SETS ({grouping_sets}) HAVING {having}"
-        )
         structs = ", ".join(
             f"{{'k': {i}, 'a': COALESCE(_a{i}, 0), 'b': COALESCE(_b{i}, 0), "
             f"'aa': COALESCE(_aa{i}, 0), 'bb': COALESCE(_bb{i}, 0), 'n': _n{i}}}"
             for i in range(len(indicators))
         )
-        long_units = f"SELECT _stratum, {', '.join(dim_list + ['UNNEST([' + structs + ']) AS s'])} FROM unit_cells"
         strata_cells = (
             f"SELECT s.k AS _k, _stratum, {', '.join(dim_list + [''])}"
             "s.a AS sa, s.b AS sb, s.aa AS saa, s.aa AS sab, s.bb AS sbb, s.n AS n FROM long_units"
         )
-        design = "SELECT _stratum, COUNT(*) AS n_h, MAX(_fpc) AS fpc_h FROM prepared GROUP BY _stratum"
+        design = "SELECT _stratum, SUM(_rows) AS n_h, MAX(_fpc) AS fpc_h FROM finest GROUP BY _stratum"
+    long_units = f"SELECT _stratum, {', '.join(dim_list + ['UNNEST([' + structs + ']) AS s'])} FROM unit_cells"
 
     cell_keys = ["_k"] + dim_list
     join_keys = ", ".join(cell_keys)
     return f"""
 WITH prepared AS ({prepared}),
+finest AS ({finest}),
 unit_cells AS ({unit_cells}),
 long_units AS ({long_units}),
 strata_cells AS ({strata_cells}),

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from barometre_pipeline.stats.design import SurveyDesign
 from barometre_pipeline.stats.taylor import design_degrees_of_freedom
@@ -103,13 +103,13 @@ def _irls(x: np.ndarray, y: np.ndarray, w: np.ndarray, max_iterations: int,
     deviance = math.inf
     for iteration in range(1, max_iterations + 1):
         eta = x @ beta
-        mu = 1.0 / (1.0 + np.exp(-eta))
+        mu = special.expit(eta)
         variance = np.clip(mu * (1 - mu), 1e-12, None)
         working = eta + (y - mu) / variance
         weight = w * variance
         information = x.T @ (x * weight[:, None])
         beta = np.linalg.solve(information, x.T @ (weight * working))
-        mu = 1.0 / (1.0 + np.exp(-(x @ beta)))
+        mu = special.expit(x @ beta)
         new_deviance = -2.0 * float(np.sum(w * (y * np.log(np.clip(mu, 1e-300, None))
                                                 + (1 - y) * np.log(np.clip(1 - mu, 1e-300, None)))))
         # glm's convergence rule: relative change of the deviance.

@@ -140,3 +140,28 @@ def test_relation_may_be_a_select_and_other_interval_methods(con):
     assert row["ci_method"] == "logit"
     low, high = proportion_interval(row["estimate"], row["se"], 14, 183, "logit")
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((float(low), float(high)))
+
+
+def test_lonely_psu_and_sampling_fraction_agree_with_numpy():
+    rng = np.random.default_rng(7)
+    n = 400
+    frame = pd.DataFrame({
+        "stratum": np.where(np.arange(n) < 30, "lonely", np.where(np.arange(n) % 2 == 0, "a", "b")),
+        "school": rng.integers(0, 12, n),
+        "w": rng.uniform(1, 5, n),
+        "sex": rng.choice(["F", "M"], n),
+        "y": rng.random(n) < 0.3,
+    })
+    frame.loc[frame["stratum"] == "lonely", "school"] = 99  # a single PSU in that stratum
+    frame["fraction"] = np.where(frame["stratum"] == "a", 0.2, 0.05)
+    connection = duckdb.connect()
+    connection.register("frame", frame)
+    table = estimate_proportions(connection, "frame", weight="w", strata="stratum", psu="school",
+                                 fpc="fraction", indicators=[IndicatorSpec("y", "y")],
+                                 breakdowns=[[], ["sex"]])
+    design = SurveyDesign.from_frame(frame, weight="w", strata="stratum", psu="school", fpc="fraction")
+    assert set(table["df"]) == {design.degrees_of_freedom}
+    for row in table.itertuples():
+        cell = None if row.sex == "_T" else (frame["sex"] == row.sex).to_numpy()
+        reference = survey_proportion(design, frame["y"].to_numpy(), cell)
+        assert row.se == pytest.approx(reference.se, rel=1e-10)

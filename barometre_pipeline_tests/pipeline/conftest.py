@@ -1,0 +1,57 @@
+"""Run the real pipeline (every asset and check, in process) on a copy of the data folder."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from barometre_pipeline.settings import PROJECT_ROOT
+
+SHIPPED_DATA = PROJECT_ROOT / "data"
+GENERATED = {"warehouse", "exports", "restricted"}
+
+
+@dataclass
+class PipelineRun:
+    data_dir: Path
+    export_dir: Path
+    warehouse: Path
+    result: dg.ExecuteInProcessResult
+
+    def indicators(self) -> pd.DataFrame:
+        return pd.read_parquet(self.export_dir / "indicators")
+
+
+def copy_data(target: Path) -> Path:
+    shutil.copytree(SHIPPED_DATA, target, ignore=lambda d, names: [
+        n for n in names if Path(d) == SHIPPED_DATA and n in GENERATED])
+    return target
+
+
+def run_pipeline(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> PipelineRun:
+    export_dir = data_dir / "exports"
+    warehouse = data_dir / "warehouse" / "barometre.duckdb"
+    monkeypatch.setenv("BAROMETRE_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("BAROMETRE_EXPORT_DIR", str(export_dir))
+    monkeypatch.setenv("BAROMETRE_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("BAROMETRE_MODE", "dev")
+    monkeypatch.delenv("BAROMETRE_PSEUDONYM_KEY", raising=False)
+    from barometre_pipeline.definitions import build_definitions
+
+    defs = build_definitions()
+    job = defs.resolve_job_def("nightly_refresh")
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    return PipelineRun(data_dir, export_dir, warehouse, result)
+
+
+@pytest.fixture(scope="session")
+def session_monkeypatch():
+    patch = pytest.MonkeyPatch()
+    yield patch
+    patch.undo()

@@ -1,0 +1,55 @@
+"""Data dictionary: every column, every code, one sheet per catalogue indicator."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+
+from barometre_pipeline.publish.contract import (
+    CONTRACT_VERSION,
+    INDICATORS_COLUMNS,
+    RELIABILITY_CODES,
+    SUPPRESSION_REASONS,
+)
+from barometre_pipeline.publish.dictionary import (
+    build_data_dictionary,
+    render_dictionary_html,
+    render_dictionary_markdown,
+    write_data_dictionary,
+)
+
+CODEBOOK = {"variables": {"level": {"values": {"6E": {"fr": "6e", "en": "Grade 6 (FR)"}, "SEC1": {"fr": "Secondaire 1"}}}}}
+
+
+def test_dictionary_documents_columns_codes_and_indicator_sheets(catalogue):
+    effects = pa.schema([pa.field("effect_code", pa.string(), metadata={"description_fr": "Code de l'effet"})])
+    dictionary = build_data_dictionary(catalogue, codebook=CODEBOOK, other_datasets={"effects": effects})
+    assert dictionary["contract_version"] == CONTRACT_VERSION
+    columns = dictionary["datasets"]["indicators"]["columns"]
+    assert [c["name"] for c in columns] == [c.name for c in INDICATORS_COLUMNS]
+    assert all(c["description_fr"] and c["description_en"] for c in columns)
+    assert dictionary["datasets"]["effects"]["columns"][0]["description_fr"] == "Code de l'effet"
+    codes = dictionary["codes"]
+    assert "_T" in codes["total"] and set(codes["sex"]) == {"F", "M", "X"}
+    assert set(codes["reliability"]) == set(RELIABILITY_CODES)
+    assert set(codes["suppression_reason"]) == set(SUPPRESSION_REASONS)
+    assert codes["level"]["SEC1"]["fr"] == "Secondaire 1"
+    sheets = {s["code"]: s for s in dictionary["indicators"]}
+    assert set(sheets) == {e["code"] for e in catalogue}
+    assert sheets["WHO5_LOW"]["denominator"] == "élèves ayant un score OMS-5"
+    assert sheets["WHO5_LOW"]["other"] == {"publication": {"min_n": 30}}
+
+
+def test_renderings_carry_the_same_content(tmp_path, catalogue):
+    dictionary = build_data_dictionary(catalogue, codebook=CODEBOOK)
+    markdown = render_dictionary_markdown(dictionary)
+    page = render_dictionary_html(dictionary)
+    for text in (markdown, page):
+        assert "comparability_group" in text and "CV_ANY_SCHOOLYEAR" in text and "complementary" in text
+    # A "|" in a catalogue text must not break the Markdown table; "<" must not open a tag.
+    assert "OMS-5 < 13" in markdown and "OMS-5 &lt; 13" in page
+    assert page.startswith("<!DOCTYPE html>") and 'lang="fr"' in page and "http" not in page.split("<body>")[0]
+    written = write_data_dictionary(tmp_path, dictionary)
+    assert sorted(p.name for p in written) == ["data_dictionary.html", "data_dictionary.json", "data_dictionary.md"]
+    assert json.loads((tmp_path / "data_dictionary.json").read_text(encoding="utf-8")) == json.loads(json.dumps(dictionary))
