@@ -22,6 +22,7 @@ from barometre_pipeline.stats.publication import (
 
 CONTRACT_DIMENSIONS = DIMENSION_COLUMNS
 TOTAL = "_T"
+GRADE_GROUPS = ("COLLEGE", "LYCEE")
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,9 @@ def publish_microdata_rows(
 
 
 def published_figure_rows(staged: pd.DataFrame, info: SourceInfo) -> pd.DataFrame:
-    """Third-party aggregates / effects as contract rows: values kept, reliability not assessed."""
+    """Third-party aggregates / effects as contract rows: values kept, reliability not assessed.
+    Their quality flags come from staging, where the manifest's flags and those read in each
+    row's notes ("SOURCE SECONDAIRE", "CALCUL PAR NOS SOINS") are already merged."""
     if staged.empty:
         return staged
     table = staged.copy()
@@ -97,6 +100,11 @@ def published_figure_rows(staged: pd.DataFrame, info: SourceInfo) -> pd.DataFram
         if column not in table:
             table[column] = TOTAL
         table[column] = table[column].fillna(TOTAL).astype(str)
+    # Publishers report "collège" / "lycée" as a level; in the contract those are grade groups
+    # (the `level` column holds single levels), so pilot and published rows line up on grade_group.
+    grade_group_as_level = table["level"].isin(GRADE_GROUPS)
+    table.loc[grade_group_as_level, "grade_group"] = table.loc[grade_group_as_level, "level"]
+    table.loc[grade_group_as_level, "level"] = TOTAL
     table["breakdown"] = breakdown_labels(table)
     table["source_id"] = info.source_id
     table["source_family"] = info.family
@@ -105,11 +113,6 @@ def published_figure_rows(staged: pd.DataFrame, info: SourceInfo) -> pd.DataFram
     table["suppression_reason"] = None
     has_interval = table.get("ci_low", pd.Series(index=table.index, dtype=float)).notna()
     table["ci_method"] = has_interval.map({True: "published", False: None})
-    flags = table.get("quality_flags", pd.Series(None, index=table.index))
-    own = "|".join(info.quality_flags)
-    table["quality_flags"] = [
-        "|".join(x for x in (own, str(f) if pd.notna(f) else "") if x) or None for f in flags
-    ]
     table["provenance"] = info.provenance
     return table
 
