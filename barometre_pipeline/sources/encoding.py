@@ -114,6 +114,20 @@ def _from_text(path: Path, text: str, encoding: str) -> DecodedSource:
     return DecodedSource(text.encode("utf-8"), encoding)
 
 
+# Characters that French or Québec text encoded in UTF-8 actually contains. A cp1252 file can hold
+# byte pairs that happen to be valid UTF-8 ("Ç" then "Œ" is the UTF-8 of "nj"): those decode to
+# characters outside this set, so they do not prove the file mixes encodings.
+_FRENCH_NON_ASCII = frozenset(
+    [chr(c) for c in range(0xA0, 0x100)] + list("ŒœŸ‘’‚“”„…–—€\u202f\u2009")
+)
+
+
+def _looks_like_real_utf8(prefix: bytes) -> bool:
+    decoded = prefix.decode("utf-8", "ignore")
+    non_ascii = [ch for ch in decoded if ord(ch) >= 0x80]
+    return bool(non_ascii) and all(ch in _FRENCH_NON_ASCII for ch in non_ascii)
+
+
 def _decode_auto(path: Path, raw: bytes) -> DecodedSource:
     if raw.startswith(codecs.BOM_UTF8):
         body = raw[len(codecs.BOM_UTF8) :]
@@ -138,7 +152,7 @@ def _decode_auto(path: Path, raw: bytes) -> DecodedSource:
 
     # Real UTF-8 text before the first invalid byte means the file mixes encodings (two exports
     # pasted together): decoding it all as cp1252 would silently turn "é" into "Ã©".
-    if any(byte >= 0x80 for byte in raw[: error.start]):
+    if _looks_like_real_utf8(raw[: error.start]):
         raise _decode_error(
             path,
             raw,

@@ -31,7 +31,7 @@ def test_dictionary_documents_columns_codes_and_indicator_sheets(catalogue):
     assert all(c["description_fr"] and c["description_en"] for c in columns)
     assert dictionary["datasets"]["effects"]["columns"][0]["description_fr"] == "Code de l'effet"
     codes = dictionary["codes"]
-    assert "_T" in codes["total"] and set(codes["sex"]) == {"F", "M", "X"}
+    assert "_T" in codes["total"] and set(codes["sex"]) == {"F", "M", "X", "_U"}
     assert set(codes["reliability"]) == set(RELIABILITY_CODES)
     assert set(codes["suppression_reason"]) == set(SUPPRESSION_REASONS)
     assert codes["level"]["SEC1"]["fr"] == "Secondaire 1"

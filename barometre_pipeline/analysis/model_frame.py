@@ -1,0 +1,124 @@
+"""Respondent frames ready for design-based models: 0/1 indicators, design, adjustment set.
+
+Staged tables come out of DuckDB or pandas with nullable booleans, ``Int64`` or objects holding
+``None``; the estimators want floats with NaN for "did not answer" (a missing answer is a domain,
+never a zero). The adjustment rules shared by every model of the analysis live here too, so that
+risk factors, impacts and prevention are adjusted the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from barometre_pipeline.stats.design import SurveyDesign
+
+SEX_REFERENCE = "F"
+SEX_OTHER = "X"
+# Respondents answering "X" are a small group: their odds ratio is only estimable with enough of
+# them and both outcomes among them; otherwise they leave the model (their PSUs stay in the design).
+MIN_SEX_OTHER_RESPONDENTS = 30
+MIN_SEX_OTHER_OUTCOMES = 5
+
+
+@dataclass(frozen=True)
+class DesignColumns:
+    """Column names of the survey design in a respondents frame (warehouse defaults)."""
+
+    weight: str = "final_weight"
+    strata: str | None = "stratum"
+    psu: str | None = "psu"
+    fpc: str | None = "fpc"
+
+    def present(self, frame: pd.DataFrame) -> dict[str, str | None]:
+        """Keyword arguments of the stats library; absent or empty design columns are dropped."""
+
+        def usable(name: str | None) -> str | None:
+            if name is None or name not in frame or frame[name].isna().all():
+                return None
+            return name
+
+        if self.weight not in frame:
+            raise KeyError(f"weight column {self.weight!r} is missing from the respondents frame")
+        return {"weight": self.weight, "strata": usable(self.strata), "psu": usable(self.psu),
+                "fpc": usable(self.fpc)}
+
+    def design(self, frame: pd.DataFrame) -> SurveyDesign:
+        return SurveyDesign.from_frame(frame, **self.present(frame))
+
+
+def indicator(values: pd.Series) -> pd.Series:
+    """A yes/no answer as float 1.0 / 0.0, NaN where the respondent did not answer."""
+    missing = values.isna().to_numpy()
+    as_object = values.astype(object).where(~missing, None)
+    numeric = np.array([np.nan if m else float(bool(v)) for v, m in zip(as_object, missing, strict=True)],
+                       dtype=float)
+    return pd.Series(numeric, index=values.index, name=values.name)
+
+
+def with_indicators(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """Copy of ``frame`` where the given yes/no columns are float indicators."""
+    prepared = frame.copy()
+    for column in columns:
+        if column in prepared:
+            prepared[column] = indicator(prepared[column])
+    return prepared
+
+
+def observed_levels(frame: pd.DataFrame, column: str) -> list[str]:
+    if column not in frame:
+        return []
+    return sorted(frame[column].dropna().astype(str).unique())
+
+
+@dataclass
+class Adjustment:
+    """Variables of a model with their reference levels, and what had to be left out."""
+
+    predictors: list[str] = field(default_factory=list)
+    reference_levels: dict[str, str] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+
+    def add(self, variable: str, reference: str | None = None) -> None:
+        self.predictors.append(variable)
+        if reference is not None:
+            self.reference_levels[variable] = reference
+
+
+def sex_and_grade(frame: pd.DataFrame, outcome: str) -> tuple[pd.DataFrame, Adjustment]:
+    """Adjustment for sex (reference girls) and grade group (or level when only one group).
+
+    Returns the frame (sex ``X`` set to missing when too few to estimate) and the adjustment.
+    """
+    adjustment = Adjustment()
+    prepared = frame.copy()
+    if len(observed_levels(prepared, "sex")) >= 2:
+        sex = prepared["sex"].astype("string")
+        other = (sex == SEX_OTHER).fillna(False).to_numpy(dtype=bool)
+        if other.any() and not _sex_other_estimable(prepared.loc[other, outcome]):
+            prepared["sex"] = sex.where(~other, pd.NA)
+            adjustment.flags.append("SEXE_X_EXCLU_EFFECTIF_FAIBLE")
+        reference = SEX_REFERENCE if SEX_REFERENCE in observed_levels(prepared, "sex") else None
+        adjustment.add("sex", reference)
+    for grade in ("grade_group", "level"):
+        levels = observed_levels(prepared, grade)
+        if len(levels) >= 2:
+            prepared[grade] = prepared[grade].astype("string")
+            adjustment.add(grade, levels[0])
+            break
+    return prepared, adjustment
+
+
+def _sex_other_estimable(outcome: pd.Series) -> bool:
+    values = indicator(outcome).dropna()
+    events = int(values.sum())
+    return (len(values) >= MIN_SEX_OTHER_RESPONDENTS and events >= MIN_SEX_OTHER_OUTCOMES
+            and len(values) - events >= MIN_SEX_OTHER_OUTCOMES)
+
+
+def has_variation(frame: pd.DataFrame, column: str) -> bool:
+    """A predictor is usable when it is present with at least two observed values."""
+    return column in frame and frame[column].dropna().nunique() >= 2
