@@ -9,6 +9,11 @@ import os
 
 import dagster as dg
 
+from barometre_pipeline.defs.analysis import (
+    ANALYSIS_ASSETS,
+    build_effects_assets,
+    build_restricted_assets,
+)
 from barometre_pipeline.defs.checks import build_checks
 from barometre_pipeline.defs.consolidated import build_consolidated_assets
 from barometre_pipeline.defs.exports import EXPORT_ASSETS
@@ -30,7 +35,14 @@ def _executor() -> dg.ExecutorDefinition:
 def build_definitions() -> dg.Definitions:
     settings = load_settings()
     manifests = load_manifests(settings.data_dir)
-    assets = [*build_source_assets(manifests), *build_consolidated_assets(manifests), *EXPORT_ASSETS]
+    assets = [
+        *build_source_assets(manifests),
+        *build_consolidated_assets(manifests),
+        *ANALYSIS_ASSETS,
+        *build_effects_assets(manifests),
+        *build_restricted_assets(manifests),
+        *EXPORT_ASSETS,
+    ]
     return dg.Definitions(
         assets=assets,
         asset_checks=build_checks(manifests),

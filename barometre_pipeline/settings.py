@@ -5,6 +5,7 @@
 | BAROMETRE_DATA_DIR        | ./data                          | manifests, raw files, codebook, catalogue |
 | BAROMETRE_WAREHOUSE       | <data dir>/warehouse/barometre.duckdb | the DuckDB warehouse (or md:… for MotherDuck) |
 | BAROMETRE_EXPORT_DIR      | <data dir>/exports              | published datasets                        |
+| BAROMETRE_RESTRICTED_DIR  | <export dir>/../restricted      | partner-only outputs (school funnel plot) |
 | BAROMETRE_PSEUDONYM_KEY   | dev key in dev mode only        | secret for keyed-hash pseudonyms          |
 | BAROMETRE_MODE            | dev                             | `production` refuses to run without a key |
 """
@@ -34,9 +35,12 @@ class Settings:
     mode: str
     pseudonym_key: str | None
 
+    restricted_dir: Path | None = None
+
     @property
     def restricted_export_dir(self) -> Path:
-        return self.export_dir.parent / "restricted"
+        """School-level outputs for partners only: never under the public export dir."""
+        return self.restricted_dir or self.export_dir.parent / "restricted"
 
     def require_pseudonym_key(self) -> bytes:
         """The key to pseudonymise pilot respondents; the dev key only outside production."""
@@ -65,4 +69,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         export_dir=export_dir,
         mode=mode,
         pseudonym_key=env.get("BAROMETRE_PSEUDONYM_KEY") or None,
+        restricted_dir=Path(env["BAROMETRE_RESTRICTED_DIR"]).resolve()
+        if env.get("BAROMETRE_RESTRICTED_DIR") else None,
     )

@@ -9,7 +9,9 @@ Which cells are paired
     Pilot cells: ``level``, ``age_band``, ``departement``, ``sector`` and ``priority_education``
     at the total ``_T``; ``grade_group`` COLLEGE, LYCEE or ``_T``. Published rows: the same, except
     that a ``level`` of COLLEGE / LYCEE is read as that grade group (publishers report "collège" as
-    a level). Proportions only are compared with proportions (``unit`` equal where both give one).
+    a level). ``_U`` counts as "not broken down" in a column that is ``_U`` / ``_T`` on every row
+    of that indicator and source (pilot indicators outside the département / sector breakdown
+    sets). Proportions only are compared with proportions (``unit`` equal where both give one).
 
 Which territories are paired, best match first (``territory_relation``, output order)
     0 ``same_territory`` (CA-QC pilot with CA-QC figures);
@@ -36,6 +38,9 @@ Verdict (``verdict``, French label in ``verdict_fr``, explanation in ``reason``)
       ``reason`` says the reference was taken as fixed. This ignores the reference's own sampling
       error, so it flags a little more often than a two-sample test would.
 
+    ``difference`` (pilot − reference) is filled for every pair, as a description only: for a
+    not_comparable pair it is no evidence of anything.
+
     ``higher`` / ``lower``: the pilot is significantly above / below the reference;
     ``not_different``: no significant difference; ``not_tested``: the pilot cell has neither a
     standard error nor an interval (should not happen for a published cell).
@@ -57,6 +62,7 @@ from scipy import stats
 from barometre_pipeline.stats.comparisons import difference_independent
 
 TOTAL = "_T"
+UNKNOWN = "_U"
 GRADE_GROUPS = ("COLLEGE", "LYCEE")
 REFERENCE_FAMILIES = ("public", "scientific")
 # Dimensions a compared cell must not be broken down by (sex and grade group are matched).
@@ -89,9 +95,8 @@ EXTRA_PARENTS: dict[str, tuple[str, ...]] = {
 INTERNATIONAL = "INT"
 
 TERRITORY_NAMES_FR: dict[str, str] = {
-    "FR": "la France", "FR-MET": "la France métropolitaine",
-    "FR-OT": "l'académie d'Orléans-Tours", "CA": "le Canada", "CA-QC": "le Québec",
-    "INT": "un ensemble de pays (moyenne internationale)",
+    "FR": "France", "FR-MET": "France métropolitaine", "FR-OT": "académie d'Orléans-Tours",
+    "CA": "Canada", "CA-QC": "Québec", "INT": "ensemble international",
 }
 
 # What the pilot questionnaires measure (domain brief): used when the pilot's group has no
@@ -115,8 +120,16 @@ _POPULATION_PATTERN = re.compile(
     r"\d+(?:, \d+)* et \d+ ans|\d+-\d+ ans|\d+ ans et plus|grades \d+-\d+|adultes", re.I)
 
 
-def _is_total(series: pd.Series) -> pd.Series:
-    return series.isna() | (series.astype(str) == TOTAL)
+def _not_broken_down(cells: pd.DataFrame, dimension: str) -> pd.Series:
+    """Rows whose ``dimension`` is the total, or ``_U`` in a table never broken down by it.
+
+    Pilot indicators outside the département / sector breakdown sets come out of consolidation
+    with ``_U`` (unknown) in those columns on every row: for them ``_U`` means "all pupils".
+    """
+    values = _column(cells, dimension).astype(object).where(lambda v: v.notna(), TOTAL).astype(str)
+    unused = values.isin([TOTAL, UNKNOWN]).groupby(
+        [cells["indicator_code"], cells["source_id"]]).transform("all")
+    return (values == TOTAL) | ((values == UNKNOWN) & unused)
 
 
 def _column(table: pd.DataFrame, name: str, default: Any = None) -> pd.Series:
@@ -134,7 +147,7 @@ def _normalised_cells(table: pd.DataFrame) -> pd.DataFrame:
     cells["sex"] = _column(cells, "sex", TOTAL).fillna(TOTAL).astype(str)
     keep = (cells["level"] == TOTAL) & cells["grade_group"].isin((*GRADE_GROUPS, TOTAL))
     for dimension in UNMATCHED_DIMENSIONS:
-        keep &= _is_total(_column(cells, dimension))
+        keep &= _not_broken_down(cells, dimension)
     return cells[keep]
 
 
@@ -166,13 +179,14 @@ def _territory_name(code: str) -> str:
 
 def _territory_note(relation: str, pilot: str, reference: str) -> str | None:
     if relation == "pilot_within_reference":
-        return (f"le pilote porte sur un territoire inclus dans la référence ({_territory_name(pilot)} "
-                f"au sein de {_territory_name(reference)}) : un écart peut être territorial")
+        return (f"le pilote ({_territory_name(pilot)}) porte sur un territoire inclus dans celui de "
+                f"la référence ({_territory_name(reference)}) : un écart peut être territorial")
     if relation == "reference_within_pilot":
-        return (f"la référence ({reference}) ne couvre qu'une partie du territoire pilote "
-                f"({_territory_name(pilot)})")
+        return (f"la référence ({_territory_name(reference)}) ne couvre qu'une partie du "
+                f"territoire du pilote ({_territory_name(pilot)})")
     if relation == "international":
-        return f"référence internationale ({reference}), pas une mesure de {_territory_name(pilot)}"
+        return (f"référence internationale ({reference}), qui ne mesure pas le territoire du "
+                f"pilote ({_territory_name(pilot)}) en particulier")
     return None
 
 

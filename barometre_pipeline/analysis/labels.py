@@ -86,3 +86,38 @@ def french_points(value: float, digits: int = 1) -> str:
 
 def french_percent(value: float, digits: int = 1) -> str:
     return f"{french_number(100 * value, digits)} %"
+
+
+_ADJUSTMENT_WORDS = {"sex": "sexe", "grade_group": "niveau", "level": "niveau",
+                     "priority_education": "éducation prioritaire", "territory": "territoire"}
+
+
+def adjustment_phrase(variables: list[str], risk_factors: frozenset[str] = frozenset()) -> str:
+    """``["sex", "grade_group", "screen_time_high", "school_share_x"]`` ->
+    ``"sexe, niveau, autres facteurs et contexte de l'établissement"``."""
+    words: list[str] = []
+    for variable in variables:
+        if variable in risk_factors:
+            word = "autres facteurs"
+        elif variable.startswith("school_share_"):
+            word = "contexte de l'établissement"
+        else:
+            word = _ADJUSTMENT_WORDS.get(variable, variable.replace("_", " "))
+        if word not in words:
+            words.append(word)
+    if len(words) <= 1:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} et {words[-1]}"
+
+
+def french_gap(value: float, digits: int = 1) -> str:
+    """``0.248`` -> ``"supérieure de 24,8 points"``; ``-0.03`` -> ``"inférieure de 3,0 points"``."""
+    word = "supérieure" if value >= 0 else "inférieure"
+    return f"{word} de {french_number(100 * abs(value), digits)} points"
+
+
+def french_point_interval(low: float, high: float, digits: int = 1) -> str:
+    """``(-0.01, 0.03)`` -> ``"IC 95 % −1,0 à +3,0 points"``."""
+    def signed(value: float) -> str:
+        return ("+" if value > 0 else "") + french_number(100 * value, digits)
+    return f"IC 95 % {signed(low)} à {signed(high)} points"

@@ -122,3 +122,7 @@ def _sex_other_estimable(outcome: pd.Series) -> bool:
 def has_variation(frame: pd.DataFrame, column: str) -> bool:
     """A predictor is usable when it is present with at least two observed values."""
     return column in frame and frame[column].dropna().nunique() >= 2
+
+
+# The design of a warehouse respondents frame (staging.<id> joined with weighting.<id>).
+WAREHOUSE_DESIGN = DesignColumns()

@@ -27,12 +27,13 @@ CONSOLIDATED_SOURCES = dg.AssetKey(["consolidated", "sources"])
 WAREHOUSE_COLUMNS = tuple(c.name for c in INDICATORS_COLUMNS)
 
 
-def _source_info(con, manifest: Manifest, run_id: str, version: str) -> SourceInfo:
+def source_provenance(con, manifest: Manifest, run_id: str, version: str) -> str:
+    """The provenance JSON of one source's rows: manifest, input file hashes, code, run."""
     status = con.execute(
         "SELECT files FROM raw.source_status WHERE source_id = ?", [manifest.id]
     ).fetchone() if table_exists(con, "raw", "source_status") else None
     files = json.loads(status[0]) if status and status[0] else []
-    provenance = build_provenance(
+    return build_provenance(
         manifest.id,
         str(manifest.manifest_path.name if manifest.manifest_path else ""),
         {f["path"]: f["sha256"] for f in files},
@@ -42,8 +43,11 @@ def _source_info(con, manifest: Manifest, run_id: str, version: str) -> SourceIn
         licence=manifest.provenance.licence,
         synthetic=manifest.provenance.synthetic,
     )
+
+
+def _source_info(con, manifest: Manifest, run_id: str, version: str) -> SourceInfo:
     return SourceInfo(manifest.id, manifest.family, tuple(manifest.provenance.quality_flags),
-                      provenance)
+                      source_provenance(con, manifest, run_id, version))
 
 
 def build_consolidated_assets(manifests: list[Manifest]) -> list[dg.AssetsDefinition]:

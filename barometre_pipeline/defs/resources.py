@@ -28,6 +28,7 @@ class BarometrePaths(dg.ConfigurableResource):
             export_dir=Path(self.export_dir),
             mode=env_settings.mode,
             pseudonym_key=env_settings.pseudonym_key,
+            restricted_dir=env_settings.restricted_dir,
         )
 
 

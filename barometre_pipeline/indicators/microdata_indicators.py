@@ -15,8 +15,7 @@ from barometre_pipeline.indicators.catalogue import Catalogue, Indicator
 from barometre_pipeline.stats.domain_estimates import IndicatorSpec, estimate_proportions
 
 SOURCE_DIMENSIONS = ("territory", "period")
-UNKNOWN = "_U"
-TOTAL = "_T"  # SDMX "unknown": the respondent did not answer the breakdown question
+TOTAL = "_T"
 
 
 def populated_columns(con: duckdb.DuckDBPyConnection, relation: str) -> set[str]:
@@ -77,6 +76,8 @@ def estimate_source_indicators(
         if c not in {"indicator_code", "estimate", "se", "ci_low", "ci_high", "ci_method", "df",
                      "n_unweighted", "n_effective", "deff", "weighted_n", "cv"}
     ]
+    # Indicators estimated together share dimension columns; a column another group has but this
+    # one lacks means "not broken down" (respondents without an answer fall in no cell).
     for column in dimension_columns:
-        table[column] = table[column].fillna(UNKNOWN).astype(str)
+        table[column] = table[column].fillna(TOTAL).astype(str)
     return table

@@ -1,0 +1,212 @@
+"""Analysis assets: effects, pilot against history, and the restricted school funnel plot."""
+
+import dagster as dg
+import pandas as pd
+import yaml
+from dagster_duckdb import DuckDBResource
+
+from barometre_pipeline.analysis import (
+    conform_effects,
+    impact_effects,
+    link_counterparts,
+    literature_effects,
+    prevention_session_effects,
+    programme_difference_in_differences,
+    risk_factor_odds_ratios,
+    wave_differences,
+)
+from barometre_pipeline.analysis.comparisons import compare_pilot_with_history
+from barometre_pipeline.analysis.funnel import school_funnel, write_restricted_funnel
+from barometre_pipeline.defs.consolidated import CONSOLIDATED_INDICATORS, source_provenance
+from barometre_pipeline.defs.resources import WAREHOUSE_POOL, BarometrePaths
+from barometre_pipeline.defs.sources import staging_key, weighted_relation, weighting_key
+from barometre_pipeline.provenance import code_version
+from barometre_pipeline.publish.parquet_export import write_parquet_dataset
+from barometre_pipeline.sources.manifest import Manifest
+from barometre_pipeline.warehouse import replace_table
+
+CONSOLIDATED_COMPARISONS = dg.AssetKey(["consolidated", "comparisons"])
+CONSOLIDATED_EFFECTS = dg.AssetKey(["consolidated", "effects"])
+
+
+@dg.asset(
+    key=CONSOLIDATED_COMPARISONS,
+    deps=[CONSOLIDATED_INDICATORS],
+    group_name="consolidated",
+    pool=WAREHOUSE_POOL,
+    kinds={"duckdb"},
+    description="Pilot against history: each published pilot cell next to the public series of "
+    "the same indicator, with a verdict (higher / lower / not different / not comparable) that "
+    "accounts for both intervals and for whether the definitions are the same.",
+)
+def consolidated_comparisons(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.MaterializeResult:
+    crosswalk_file = paths.settings().data_dir / "reference" / "indicator_crosswalk.yaml"
+    crosswalk = yaml.safe_load(crosswalk_file.read_text(encoding="utf-8")) if crosswalk_file.exists() \
+        else None
+    with warehouse.get_connection() as con:
+        indicators = con.execute("SELECT * FROM consolidated.indicators").df()
+        table = compare_pilot_with_history(indicators, crosswalk)
+        replace_table(con, "consolidated.comparisons", table)
+    verdicts = table["verdict"].value_counts().to_dict() if len(table) else {}
+    return dg.MaterializeResult(metadata={
+        "verdicts": dg.MetadataValue.json({k: int(v) for k, v in verdicts.items()}),
+        "dagster/row_count": len(table),
+    })
+
+
+@dg.asset(
+    key=dg.AssetKey(["exports", "comparisons_parquet"]),
+    deps=[CONSOLIDATED_COMPARISONS],
+    group_name="exports",
+    pool=WAREHOUSE_POOL,
+    kinds={"parquet"},
+    description="`comparisons` Parquet dataset: pilot against the historical public series.",
+)
+def comparisons_parquet(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.MaterializeResult:
+    with warehouse.get_connection() as con:
+        table = con.execute("SELECT * FROM consolidated.comparisons").df()
+    keys = ["indicator_code", "territory_pilot", "period_pilot", "sex", "grade_group",
+            "source_id_reference", "period_reference"]
+    path = write_parquet_dataset(table, paths.settings().export_dir, "comparisons",
+                                 [k for k in keys if k in table.columns])
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)),
+                                          "dagster/row_count": len(table)})
+
+
+def _pilot_effects(respondents: pd.DataFrame, manifest: Manifest) -> list[pd.DataFrame]:
+    territory = str(manifest.constants.get("territory") or manifest.provenance.territory)
+    period = str(manifest.constants.get("period") or manifest.provenance.period)
+    flags = tuple(manifest.provenance.quality_flags)
+    return [
+        risk_factor_odds_ratios(respondents, manifest.id, territory, period, source_flags=flags),
+        impact_effects(respondents, manifest.id, territory, period, source_flags=flags),
+        prevention_session_effects(respondents, manifest.id, territory, period, source_flags=flags),
+    ]
+
+
+def _consecutive_waves(pilots: list[Manifest]) -> list[tuple[Manifest, Manifest]]:
+    """Pairs (earlier, later) of pilot waves of the same territory, in period order."""
+    by_territory: dict[str, list[Manifest]] = {}
+    for manifest in pilots:
+        territory = str(manifest.constants.get("territory") or manifest.provenance.territory)
+        by_territory.setdefault(territory, []).append(manifest)
+    pairs = []
+    for waves in by_territory.values():
+        waves.sort(key=lambda m: str(m.constants.get("period") or m.provenance.period))
+        pairs += list(zip(waves, waves[1:], strict=False))
+    return pairs
+
+
+def build_effects_assets(manifests: list[Manifest]) -> list[dg.AssetsDefinition]:
+    pilots = [m for m in manifests if m.kind == "microdata" and m.family == "pilot"]
+    literature = [m for m in manifests if m.kind == "effects"]
+
+    @dg.asset(
+        key=CONSOLIDATED_EFFECTS,
+        deps=[CONSOLIDATED_INDICATORS, *[weighting_key(m) for m in pilots],
+              *[staging_key(m) for m in literature]],
+        group_name="consolidated",
+        pool=WAREHOUSE_POOL,
+        kinds={"duckdb"},
+        description="Effects table: the pilot's adjusted odds ratios of risk factors, impacts of "
+        "victimisation (differences and odds ratios), prevention associations, wave-to-wave "
+        "differences and the difference in differences of programme schools, next to the "
+        "meta-analysis effects they can be read against. Associations, not proofs.",
+    )
+    def consolidated_effects(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
+                             paths: BarometrePaths) -> dg.MaterializeResult:
+        version = code_version()
+        parts: list[pd.DataFrame] = []
+        with warehouse.get_connection() as con:
+            respondents = {
+                m.id: con.execute(f"SELECT * FROM {weighted_relation(m.id)}").df() for m in pilots
+            }
+            provenance = {m.id: source_provenance(con, m, context.run.run_id, version)
+                          for m in manifests}
+            indicators = con.execute("SELECT * FROM consolidated.indicators").df()
+            staged_literature = [con.execute(f"SELECT * FROM staging.{m.id}").df()
+                                 for m in literature]
+        for manifest in pilots:
+            if len(respondents[manifest.id]):
+                parts += _pilot_effects(respondents[manifest.id], manifest)
+        for earlier, later in _consecutive_waves(pilots):
+            if len(respondents[earlier.id]) and len(respondents[later.id]):
+                territory = str(later.constants.get("territory") or later.provenance.territory)
+                parts.append(programme_difference_in_differences(
+                    respondents[earlier.id], respondents[later.id], later.id, territory,
+                    source_flags=tuple(later.provenance.quality_flags)))
+        parts.append(wave_differences(indicators))
+        parts += [literature_effects(staged) for staged in staged_literature if len(staged)]
+        effects = link_counterparts(conform_effects(pd.concat(
+            [p for p in parts if len(p)], ignore_index=True)))
+        effects["provenance"] = effects["source_id"].map(provenance)
+        effects = conform_effects(effects)
+        with warehouse.get_connection() as con:
+            replace_table(con, "consolidated.effects", effects)
+        by_measure = effects.groupby("measure").size().to_dict()
+        return dg.MaterializeResult(metadata={
+            "rows_by_measure": dg.MetadataValue.json({k: int(v) for k, v in by_measure.items()}),
+            "dagster/row_count": len(effects),
+        })
+
+    @dg.asset(
+        key=dg.AssetKey(["exports", "effects_parquet"]),
+        deps=[CONSOLIDATED_EFFECTS],
+        group_name="exports",
+        pool=WAREHOUSE_POOL,
+        kinds={"parquet"},
+        description="`effects` Parquet dataset: pilot associations and literature effects.",
+    )
+    def effects_parquet(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.MaterializeResult:
+        with warehouse.get_connection() as con:
+            table = con.execute("SELECT * FROM consolidated.effects").df()
+        path = write_parquet_dataset(table, paths.settings().export_dir, "effects",
+                                     ["effect_code", "source_id", "territory", "period", "cell"])
+        return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)),
+                                              "dagster/row_count": len(table)})
+
+    return [consolidated_effects, effects_parquet]
+
+
+def build_restricted_assets(manifests: list[Manifest]) -> list[dg.AssetsDefinition]:
+    pilots = [m for m in manifests if m.kind == "microdata" and m.family == "pilot"]
+    if not pilots:
+        return []
+
+    @dg.asset(
+        key=dg.AssetKey(["restricted", "school_funnel"]),
+        deps=[weighting_key(m) for m in pilots],
+        group_name="restricted",
+        pool=WAREHOUSE_POOL,
+        kinds={"parquet", "html"},
+        description="RESTRICTED (académie / Québec partners only, never public): school-level "
+        "CV_ANY against its territory with Spiegelhalter funnel-plot limits (overdispersion "
+        "allowed), flagging only schools above the 99.8 % limit; schools under 30 respondents "
+        "are not assessed. Written under BAROMETRE_RESTRICTED_DIR, outside the public exports.",
+    )
+    def school_funnel_restricted(warehouse: DuckDBResource,
+                                 paths: BarometrePaths) -> dg.MaterializeResult:
+        settings = paths.settings()
+        with warehouse.get_connection() as con:
+            respondents = pd.concat([
+                con.execute(
+                    "SELECT school_id, territory, period, cv_any, final_weight "
+                    f"FROM {weighted_relation(m.id)} WHERE cv_any IS NOT NULL").df()
+                for m in pilots
+            ], ignore_index=True)
+        # Pupils of one school resemble each other (intra-school correlation), so limits that
+        # assume pure binomial noise would flag too many schools: overdispersion is estimated.
+        table = school_funnel(respondents, overdispersion=True)
+        path = write_restricted_funnel(table, settings.restricted_export_dir)
+        flagged = int(table["beyond_998"].fillna(False).astype(bool).sum())
+        return dg.MaterializeResult(metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "schools": len(table),
+            "schools_flagged_beyond_998": flagged,
+            "schools_not_assessed": int((table["assessment"] == "not_assessed").sum()),
+        })
+
+    return [school_funnel_restricted]
+
+
+ANALYSIS_ASSETS = [consolidated_comparisons, comparisons_parquet]

@@ -1,0 +1,184 @@
+"""Pilot estimates set beside the published series: pairing rules, verdicts, and a real run."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from barometre_pipeline.analysis.comparisons import (
+    COMPARISON_COLUMNS,
+    compare_pilot_with_history,
+    territory_relation,
+)
+from barometre_pipeline.settings import PROJECT_ROOT
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "analysis_comparisons"
+
+
+@pytest.fixture(scope="module")
+def small_table() -> pd.DataFrame:
+    return pd.read_csv(FIXTURES / "indicators_small.csv", dtype={"period": str})
+
+
+@pytest.fixture(scope="module")
+def crosswalk() -> dict:
+    return yaml.safe_load((FIXTURES / "crosswalk_groups.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def comparisons(small_table: pd.DataFrame, crosswalk: dict) -> pd.DataFrame:
+    return compare_pilot_with_history(small_table, crosswalk)
+
+
+def only(table: pd.DataFrame, **where: str) -> pd.Series:
+    mask = pd.Series(True, index=table.index)
+    for column, value in where.items():
+        mask &= table[column] == value
+    assert mask.sum() == 1, f"expected one row for {where}, got {int(mask.sum())}"
+    return table[mask].iloc[0]
+
+
+def test_columns_are_the_documented_ones(comparisons: pd.DataFrame) -> None:
+    assert list(comparisons.columns) == list(COMPARISON_COLUMNS)
+
+
+def test_exactly_the_expected_pairs_are_made(comparisons: pd.DataFrame) -> None:
+    pairs = set(zip(comparisons["source_id_pilot"], comparisons["sex"], comparisons["grade_group"],
+                    comparisons["source_id_reference"], strict=True))
+    assert pairs == {
+        ("pilot_fr", "_T", "COLLEGE", "public_national"),
+        ("pilot_fr", "_T", "COLLEGE", "public_with_ci"),
+        ("pilot_fr", "_T", "COLLEGE", "public_close"),
+        ("pilot_fr", "_T", "COLLEGE", "public_two_months"),
+        ("pilot_fr", "_T", "_T", "public_international"),
+        ("pilot_fr", "_T", "_T", "public_fr_total"),
+        ("pilot_qc", "_T", "_T", "public_qc"),
+        ("pilot_qc", "_T", "_T", "public_ca"),
+        ("pilot_qc", "_T", "_T", "public_international"),
+    }
+
+
+def test_fixed_reference_below_the_pilot_interval_is_higher(comparisons: pd.DataFrame) -> None:
+    row = only(comparisons, source_id_pilot="pilot_fr", source_id_reference="public_national")
+    # The reference was published with level COLLEGE: read as the collège grade group.
+    assert row["grade_group"] == "COLLEGE"
+    assert row["same_definition"]
+    assert row["verdict"] == "higher"
+    assert row["difference"] == pytest.approx(0.30 - 0.25)
+    assert math.isnan(row["se_difference"])
+    assert row["test"] == "reference_fixed_in_pilot_ci"
+    assert "traitée comme fixe" in row["reason"]
+    assert "inclus" in row["reason"]  # FR-OT is a territory within France
+
+
+def test_two_intervals_give_a_z_test(comparisons: pd.DataFrame) -> None:
+    lower = only(comparisons, source_id_reference="public_with_ci")
+    se_reference = (0.380 - 0.340) / (2 * 1.959964)
+    assert lower["se_difference"] == pytest.approx(math.hypot(0.010, se_reference), rel=1e-4)
+    assert lower["verdict"] == "lower"
+    assert lower["p_value"] < 0.05
+    close = only(comparisons, source_id_reference="public_close")
+    assert close["verdict"] == "not_different"
+    assert close["p_value"] > 0.05
+    assert close["test"] == "z_independent"
+    assert "SOURCE_SECONDAIRE" in close["reason"]
+
+
+def test_different_definitions_are_not_comparable(comparisons: pd.DataFrame) -> None:
+    for reference in ("public_two_months", "public_international"):
+        rows = comparisons[comparisons["source_id_reference"] == reference]
+        assert (rows["verdict"] == "not_comparable").all()
+        assert (~rows["same_definition"]).all()
+        assert rows["se_difference"].isna().all()
+        assert rows["reason"].str.contains("2 derniers mois").all()
+        assert rows["verdict_fr"].str.startswith("Non comparable").all()
+    quebec = only(comparisons, source_id_pilot="pilot_qc", source_id_reference="public_international")
+    assert "12 derniers mois" in quebec["reason"]
+    assert "11, 13 et 15 ans" in quebec["reason"]
+
+
+def test_quebec_pilot_is_paired_with_quebec_first_then_canada(comparisons: pd.DataFrame) -> None:
+    quebec = comparisons[comparisons["source_id_pilot"] == "pilot_qc"]
+    assert list(quebec["source_id_reference"]) == ["public_qc", "public_ca", "public_international"]
+    assert list(quebec["territory_relation"]) == ["same_territory", "pilot_within_reference",
+                                                  "international"]
+    assert list(quebec["verdict"]) == ["higher", "lower", "not_comparable"]
+
+
+def test_same_definition_inside_the_interval_is_not_different(comparisons: pd.DataFrame) -> None:
+    row = only(comparisons, source_id_pilot="pilot_fr", source_id_reference="public_fr_total")
+    assert row["verdict"] == "not_different"
+    assert row["verdict_fr"] == "Pas de différence significative"
+
+
+def test_territory_relations() -> None:
+    assert territory_relation("FR-OT", "FR-OT") == (0, "same_territory")
+    assert territory_relation("FR-OT", "FR") == (1, "pilot_within_reference")
+    assert territory_relation("FR-OT", "FR-MET") == (1, "pilot_within_reference")
+    assert territory_relation("FR-OT", "FR-37") == (1, "reference_within_pilot")
+    assert territory_relation("CA-QC", "CA-QC-02") == (1, "reference_within_pilot")
+    assert territory_relation("CA-QC", "INT") == (2, "international")
+    assert territory_relation("CA-QC", "FR") is None
+    assert territory_relation("FR-OT", "US") is None
+
+
+def test_without_pilot_rows_the_table_is_empty(small_table: pd.DataFrame) -> None:
+    published_only = small_table[small_table["source_family"] != "pilot"]
+    result = compare_pilot_with_history(published_only, None)
+    assert result.empty
+    assert list(result.columns) == list(COMPARISON_COLUMNS)
+
+
+# --- on a real pipeline run ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_comparisons(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    from barometre_pipeline_tests.pipeline.conftest import copy_data, run_pipeline
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        run = run_pipeline(copy_data(tmp_path_factory.mktemp("comparisons") / "data"), monkeypatch)
+    assert run.result.success
+    crosswalk = yaml.safe_load(
+        (PROJECT_ROOT / "data" / "reference" / "indicator_crosswalk.yaml").read_text(encoding="utf-8"))
+    return compare_pilot_with_history(run.indicators(), crosswalk)
+
+
+def test_depp_college_row_is_compared_with_the_orleans_tours_pilot(real_comparisons: pd.DataFrame) -> None:
+    depp = real_comparisons[
+        (real_comparisons["indicator_code"] == "CV_ANY")
+        & (real_comparisons["source_id_reference"] == "public_fr_depp")
+        & (real_comparisons["period_reference"] == "2021-2022")
+        & (real_comparisons["sex"] == "_T") & (real_comparisons["grade_group"] == "COLLEGE")]
+    assert set(depp["source_id_pilot"]) == {"pilot_orleans_tours_2025", "pilot_orleans_tours_2026"}
+    assert (depp["territory_pilot"] == "FR-OT").all()
+    assert list(depp["estimate_reference"]) == pytest.approx([0.28, 0.28])
+    assert (depp["comparability_group_reference"] == "CV_ANY_SCHOOLYEAR_FR_DEPP").all()
+    assert depp["same_definition"].all()
+    # DEPP publishes no interval: the verdict says where 28 % lies in the pilot's interval.
+    for row in depp.to_dict("records"):
+        expected = ("higher" if 0.28 < row["ci_low_pilot"]
+                    else "lower" if 0.28 > row["ci_high_pilot"] else "not_different")
+        assert row["verdict"] == expected
+        assert "traitée comme fixe" in row["reason"]
+
+
+def test_hbsc_is_not_comparable_with_any_pilot(real_comparisons: pd.DataFrame) -> None:
+    hbsc = real_comparisons[(real_comparisons["indicator_code"] == "CV_ANY")
+                            & (real_comparisons["comparability_group_reference"] == "CYBERBULLIED_HBSC")
+                            & (real_comparisons["period_reference"] == "2021-2022")
+                            & (real_comparisons["sex"] == "_T")]
+    assert {"FR-OT", "CA-QC"} <= set(hbsc["territory_pilot"])
+    assert (hbsc["verdict"] == "not_comparable").all()
+    assert hbsc["reason"].str.contains("2 derniers mois").all()
+
+
+def test_quebec_pilot_never_meets_french_references(real_comparisons: pd.DataFrame) -> None:
+    quebec = real_comparisons[real_comparisons["territory_pilot"] == "CA-QC"]
+    assert not quebec.empty
+    assert not quebec["territory_reference"].str.startswith("FR").any()
+    assert (quebec["source_id_reference"] == "public_ca_statcan").any()
