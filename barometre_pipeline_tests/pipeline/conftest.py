@@ -55,3 +55,18 @@ def session_monkeypatch():
     patch = pytest.MonkeyPatch()
     yield patch
     patch.undo()
+
+
+NEW_SOURCE_FIXTURE = Path(__file__).parent.parent / "fixtures" / "new_source"
+NEW_SOURCE_ID = "public_enquete_test_2024"
+
+
+@pytest.fixture(scope="session")
+def shipped_run(tmp_path_factory, session_monkeypatch) -> PipelineRun:
+    """One run on a copy of the shipped data/ to which a new public microdata source was added
+    (a manifest and its CSV, no code): shared by the tests that need the shipped sample."""
+    data_dir = copy_data(tmp_path_factory.mktemp("shipped") / "data")
+    shutil.copy(NEW_SOURCE_FIXTURE / f"{NEW_SOURCE_ID}.yaml", data_dir / "sources")
+    (data_dir / "raw" / "public_test").mkdir(parents=True)
+    shutil.copy(NEW_SOURCE_FIXTURE / "enquete_publique_2024.csv", data_dir / "raw" / "public_test")
+    return run_pipeline(data_dir, session_monkeypatch)

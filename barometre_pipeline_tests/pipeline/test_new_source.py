@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from barometre_pipeline_tests.pipeline.conftest import copy_data, run_pipeline
-
-FIXTURE = Path(__file__).parent.parent / "fixtures" / "new_source"
-SOURCE_ID = "public_enquete_test_2024"
+from barometre_pipeline_tests.pipeline.conftest import NEW_SOURCE_FIXTURE as FIXTURE
+from barometre_pipeline_tests.pipeline.conftest import NEW_SOURCE_ID as SOURCE_ID
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory, session_monkeypatch):
-    data_dir = copy_data(tmp_path_factory.mktemp("new_source") / "data")
-    shutil.copy(FIXTURE / f"{SOURCE_ID}.yaml", data_dir / "sources")
-    (data_dir / "raw" / "public_test").mkdir(parents=True)
-    shutil.copy(FIXTURE / "enquete_publique_2024.csv", data_dir / "raw" / "public_test")
-    return run_pipeline(data_dir, session_monkeypatch)
-
-
-def test_new_source_rows_appear_total_and_by_sex(run):
+def test_new_source_rows_appear_total_and_by_sex(shipped_run):
+    run = shipped_run
     assert run.result.success
     table = run.indicators()
     rows = table[(table["source_id"] == SOURCE_ID) & (table["indicator_code"] == "CV_ANY")]
