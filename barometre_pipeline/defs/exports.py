@@ -13,6 +13,7 @@ from barometre_pipeline.publish.contract import INDICATORS_COLUMNS
 from barometre_pipeline.publish.csv_bundle import write_csv_bundles
 from barometre_pipeline.publish.dashboard import write_dashboard
 from barometre_pipeline.publish.dictionary import build_data_dictionary, write_data_dictionary
+from barometre_pipeline.publish.other_datasets import OTHER_DATASETS
 from barometre_pipeline.publish.parquet_export import write_indicators, write_parquet_dataset
 
 EXPORT_INDICATORS = dg.AssetKey(["exports", "indicators_parquet"])
@@ -29,7 +30,8 @@ def _dictionary(paths: BarometrePaths) -> dict:
     settings = paths.settings()
     catalogue = load_catalogue(settings.data_dir / "indicators.yaml")
     codebook = yaml.safe_load((settings.data_dir / "codebook.yaml").read_text(encoding="utf-8"))
-    return build_data_dictionary([i.as_dict() for i in catalogue.indicators], codebook=codebook)
+    return build_data_dictionary([i.as_dict() for i in catalogue.indicators], codebook=codebook,
+                                 other_datasets=OTHER_DATASETS)
 
 
 @dg.asset(

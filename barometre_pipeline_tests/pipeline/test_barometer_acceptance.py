@@ -89,3 +89,13 @@ def test_territory_zips_open_in_a_french_spreadsheet(shipped_run):
                                          "n_unweighted", "n_effective", "deff"], errors="ignore")
         starts = text_cells.apply(lambda col: col.str[:1]).stack()
         assert not starts.isin(["=", "+", "-", "@"]).any(), path.name
+
+
+def test_other_datasets_match_their_documented_columns(shipped_run):
+    from barometre_pipeline.publish.other_datasets import OTHER_DATASETS
+
+    for name, columns in OTHER_DATASETS.items():
+        published = pd.read_parquet(shipped_run.export_dir / name)
+        assert list(published.columns) == [c["name"] for c in columns], name
+    dictionary = json.loads((shipped_run.export_dir / "data_dictionary.json").read_text("utf-8"))
+    assert {"indicators", "effects", "comparisons", "sources"} <= set(dictionary["datasets"])
