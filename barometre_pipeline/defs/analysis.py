@@ -18,10 +18,10 @@ from barometre_pipeline.analysis import (
 from barometre_pipeline.analysis.comparisons import compare_pilot_with_history
 from barometre_pipeline.analysis.funnel import school_funnel, write_restricted_funnel
 from barometre_pipeline.defs.consolidated import CONSOLIDATED_INDICATORS, source_provenance
+from barometre_pipeline.defs.exports import warehouse_table_export
 from barometre_pipeline.defs.resources import WAREHOUSE_POOL, BarometrePaths
 from barometre_pipeline.defs.sources import staging_key, weighted_relation, weighting_key
 from barometre_pipeline.provenance import code_version
-from barometre_pipeline.publish.parquet_export import write_parquet_dataset
 from barometre_pipeline.sources.manifest import Manifest
 from barometre_pipeline.warehouse import replace_table
 
@@ -54,23 +54,11 @@ def consolidated_comparisons(warehouse: DuckDBResource, paths: BarometrePaths) -
     })
 
 
-@dg.asset(
-    key=dg.AssetKey(["exports", "comparisons_parquet"]),
-    deps=[CONSOLIDATED_COMPARISONS],
-    group_name="exports",
-    pool=WAREHOUSE_POOL,
-    kinds={"parquet"},
-    description="`comparisons` Parquet dataset: pilot against the historical public series.",
-)
-def comparisons_parquet(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.MaterializeResult:
-    with warehouse.get_connection() as con:
-        table = con.execute("SELECT * FROM consolidated.comparisons").df()
-    keys = ["indicator_code", "territory_pilot", "period_pilot", "sex", "grade_group",
-            "source_id_reference", "period_reference"]
-    path = write_parquet_dataset(table, paths.settings().export_dir, "comparisons",
-                                 [k for k in keys if k in table.columns])
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)),
-                                          "dagster/row_count": len(table)})
+comparisons_parquet = warehouse_table_export(
+    "comparisons", CONSOLIDATED_COMPARISONS,
+    ["indicator_code", "territory_pilot", "period_pilot", "sex", "grade_group",
+     "source_id_reference", "period_reference"],
+    "`comparisons` Parquet dataset: pilot against the historical public series.")
 
 
 def _pilot_effects(respondents: pd.DataFrame, manifest: Manifest) -> list[pd.DataFrame]:
@@ -149,21 +137,9 @@ def build_effects_assets(manifests: list[Manifest]) -> list[dg.AssetsDefinition]
             "dagster/row_count": len(effects),
         })
 
-    @dg.asset(
-        key=dg.AssetKey(["exports", "effects_parquet"]),
-        deps=[CONSOLIDATED_EFFECTS],
-        group_name="exports",
-        pool=WAREHOUSE_POOL,
-        kinds={"parquet"},
-        description="`effects` Parquet dataset: pilot associations and literature effects.",
-    )
-    def effects_parquet(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.MaterializeResult:
-        with warehouse.get_connection() as con:
-            table = con.execute("SELECT * FROM consolidated.effects").df()
-        path = write_parquet_dataset(table, paths.settings().export_dir, "effects",
-                                     ["effect_code", "source_id", "territory", "period", "cell"])
-        return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)),
-                                              "dagster/row_count": len(table)})
+    effects_parquet = warehouse_table_export(
+        "effects", CONSOLIDATED_EFFECTS, ["effect_code", "source_id", "territory", "period", "cell"],
+        "`effects` Parquet dataset: pilot associations and literature effects.")
 
     return [consolidated_effects, effects_parquet]
 

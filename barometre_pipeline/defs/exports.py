@@ -53,20 +53,32 @@ def indicators_parquet(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.M
     })
 
 
-@dg.asset(
-    key=dg.AssetKey(["exports", "sources_parquet"]),
-    deps=[CONSOLIDATED_SOURCES],
-    group_name="exports",
-    pool=WAREHOUSE_POOL,
-    kinds={"parquet"},
-    description="`sources` Parquet dataset: every source with provenance, licence and row counts.",
-)
-def sources_parquet(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.MaterializeResult:
-    with warehouse.get_connection() as con:
-        table = con.execute("SELECT * FROM consolidated.sources").df()
-    path = write_parquet_dataset(table, paths.settings().export_dir, "sources", ["source_id"])
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)),
-                                          "dagster/row_count": len(table)})
+def warehouse_table_export(name: str, upstream: dg.AssetKey, sort_keys: list[str],
+                           description: str) -> dg.AssetsDefinition:
+    """An export asset publishing one consolidated warehouse table as a Parquet dataset."""
+
+    @dg.asset(
+        key=dg.AssetKey(["exports", f"{name}_parquet"]),
+        deps=[upstream],
+        group_name="exports",
+        pool=WAREHOUSE_POOL,
+        kinds={"parquet"},
+        description=description,
+    )
+    def _export(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.MaterializeResult:
+        with warehouse.get_connection() as con:
+            table = con.execute(f"SELECT * FROM consolidated.{name}").df()
+        keys = [k for k in sort_keys if k in table.columns]
+        path = write_parquet_dataset(table, paths.settings().export_dir, name, keys)
+        return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)),
+                                              "dagster/row_count": len(table)})
+
+    return _export
+
+
+sources_parquet = warehouse_table_export(
+    "sources", CONSOLIDATED_SOURCES, ["source_id"],
+    "`sources` Parquet dataset: every source with provenance, licence and row counts.")
 
 
 @dg.asset(

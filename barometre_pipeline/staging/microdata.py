@@ -18,6 +18,7 @@ import pandas as pd
 from barometre_pipeline.sources.manifest import ColumnMap, Manifest
 from barometre_pipeline.sources.readers import parse_number, resolve_columns
 from barometre_pipeline.staging.codebook import Codebook, Variable
+from barometre_pipeline.staging.contradictions import contradictory_answers
 from barometre_pipeline.staging.derive import add_derived_variables
 from barometre_pipeline.staging.pii import identifier_kind, mask_identifiers
 from barometre_pipeline.staging.pseudonymise import pseudonymise
@@ -215,6 +216,13 @@ def stage_microdata(
             missing = text.fillna("").str.strip() == ""
             failures.add(missing, found[key], text, f"design {role} is empty (manifest design.{role})")
             staged[canonical] = text.str.strip()
+
+    # Follow-up answers (platform, author, help) from a pupil who reported no incident.
+    for contradiction in contradictory_answers(staged):
+        source_column = found.get(contradiction.field, contradiction.field)
+        failures.add(contradiction.mask, source_column, raw[source_column].astype("string")
+                     if source_column in raw else pd.Series(pd.NA, index=raw.index, dtype="string"),
+                     contradiction.reason)
 
     for canonical, value in manifest.constants.items():
         staged[canonical] = value

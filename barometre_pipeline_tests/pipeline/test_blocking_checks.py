@@ -1,0 +1,145 @@
+"""Blocking checks stop the exports (issue 5): a good run publishes, then two pilot exports are
+broken the way real exports break, and the next run must refuse to publish.
+
+- every frequency answer of the 2025 Orléans-Tours wave shifted to "4 fois ou plus" (a value map
+  read backwards): CV_ANY near 100 %, outside the plausibility band -> `gx_plausibility` fails;
+- every sampling weight of the 2026 wave zeroed (a broken weight file): every row rejected ->
+  `rows_conserved` fails.
+
+Two pipeline runs in one export dir and warehouse; the second must not touch what the first
+published.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from barometre_pipeline_tests.pipeline.conftest import PipelineRun, copy_data, run_pipeline
+
+SHIFTED = "pilot_orleans_tours_2025"
+ZEROED = "pilot_orleans_tours_2026"
+FREQUENCY_PREFIX = "Depuis la rentrée, combien de fois"
+WEIGHT_COLUMN = "Poids de tirage"
+EXPORT_KEYS = ["exports/indicators_parquet", "exports/sources_parquet", "exports/csv_bundles",
+               "exports/dashboard", "exports/data_dictionary"]
+
+
+def _export_state(export_dir: Path) -> dict[str, str]:
+    """Every file and link under the export dir: what a reader could see."""
+    state = {}
+    for directory, dirs, files in os.walk(export_dir):
+        for name in sorted(dirs + files):
+            path = Path(directory) / name
+            key = str(path.relative_to(export_dir))
+            if path.is_symlink():
+                state[key] = "-> " + os.readlink(path)
+            elif path.is_file() and name != ".publish.lock":
+                state[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return state
+
+
+def _rewrite_pilot_csv(path: Path, change) -> None:
+    table = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    change(table)
+    table.to_csv(path, sep=";", index=False, encoding="utf-8-sig")
+
+
+def _shift_frequencies(table: pd.DataFrame) -> None:
+    items = [c for c in table.columns if c.startswith(FREQUENCY_PREFIX)]
+    assert len(items) == 10
+    for column in items:
+        table[column] = table[column].where(table[column] == "", "4 fois ou plus")
+
+
+def _zero_weights(table: pd.DataFrame) -> None:
+    table[WEIGHT_COLUMN] = "0"
+
+
+class Runs:
+    def __init__(self, good: PipelineRun, published: dict[str, str], bad: PipelineRun,
+                 after: dict[str, str]) -> None:
+        self.good, self.published, self.bad, self.after = good, published, bad, after
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, session_monkeypatch) -> Runs:
+    data_dir = copy_data(tmp_path_factory.mktemp("blocking") / "data")
+    good = run_pipeline(data_dir, session_monkeypatch)
+    published = _export_state(good.export_dir)
+    pilot = data_dir / "raw" / "pilot" / "orleans_tours"
+    _rewrite_pilot_csv(pilot / "2025" / "export_questionnaire_2025.csv", _shift_frequencies)
+    _rewrite_pilot_csv(pilot / "2026" / "export_questionnaire_2026.csv", _zero_weights)
+    bad = run_pipeline(data_dir, session_monkeypatch)
+    return Runs(good, published, bad, _export_state(good.export_dir))
+
+
+def _evaluation(run: PipelineRun, asset: str, check: str):
+    found = [e for e in run.result.get_asset_check_evaluations()
+             if e.asset_key.to_user_string() == asset and e.check_name == check]
+    assert len(found) == 1, f"{asset}:{check} evaluated {len(found)} times"
+    return found[0]
+
+
+def _materialized(run: PipelineRun) -> set[str]:
+    return {e.asset_key.to_user_string() for e in run.result.get_asset_materialization_events()}
+
+
+def test_the_good_run_publishes_and_passes_every_check(runs):
+    assert runs.good.result.success
+    assert set(EXPORT_KEYS) <= _materialized(runs.good)
+    evaluations = runs.good.result.get_asset_check_evaluations()
+    assert evaluations and all(e.passed for e in evaluations)
+    assert any(key.startswith(".versions/indicators/") for key in runs.published)
+    assert runs.published["indicators"].startswith("-> ")
+
+
+def test_shifted_frequency_answers_fail_the_plausibility_check(runs):
+    evaluation = _evaluation(runs.bad, f"staging/{SHIFTED}", "gx_plausibility")
+    assert not evaluation.passed and evaluation.blocking
+    assert evaluation.metadata["failed_expectations"].value >= 1
+    results = evaluation.metadata["results"].value
+    failed = [r for r in results if not r["success"]]
+    # The failure case names the observed prevalence, far above the 65 % ceiling.
+    prevalence = [r for r in failed if r["kwargs"].get("column") == "cv_any"]
+    assert len(prevalence) == 1, failed
+    assert prevalence[0]["observed_value"] > 0.95
+    # The unbroken wave of the previous run passed the same check.
+    assert _evaluation(runs.good, f"staging/{SHIFTED}", "gx_plausibility").passed
+
+
+def test_zeroed_weights_fail_the_row_conservation_check(runs):
+    evaluation = _evaluation(runs.bad, f"staging/{ZEROED}", "rows_conserved")
+    assert not evaluation.passed and evaluation.blocking
+    metadata = {k: v.value for k, v in evaluation.metadata.items()}
+    assert metadata["input_rows"] > 1000
+    assert metadata["staged_rows"] == 0
+    assert metadata["rejected_rows"] == metadata["input_rows"]
+    assert metadata["rejected_share"] == 1.0
+    # Failure cases are recorded with file, line, field and reason.
+    assert "design weight must be a positive number" in metadata["first_rejects"]
+    assert "export_questionnaire_2026.csv" in metadata["first_rejects"]
+    assert WEIGHT_COLUMN in metadata["first_rejects"]
+
+
+def test_a_failed_blocking_check_stops_every_export(runs):
+    materialized = _materialized(runs.bad)
+    assert not set(EXPORT_KEYS) & materialized
+    assert "consolidated/indicators" not in materialized
+    assert f"weighting/{SHIFTED}" not in materialized
+    assert f"weighting/{ZEROED}" not in materialized
+    # Sources that were not broken were still read and staged.
+    assert {"staging/pilot_quebec_2025", "staging/public_fr_depp"} <= materialized
+
+
+def test_the_previous_exports_are_untouched(runs):
+    assert runs.published, "the good run published nothing"
+    assert runs.after == runs.published
+    table = pd.read_parquet(runs.good.export_dir / "indicators")
+    pilot = table[(table["source_id"] == SHIFTED) & (table["indicator_code"] == "CV_ANY")
+                  & (table["breakdown"] == "_T")]
+    assert pilot["estimate"].iloc[0] < 0.65  # still the good run's figure
