@@ -12,6 +12,7 @@ use `<project>/.dagster_home` unless DAGSTER_HOME is set.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import shutil
 import subprocess
@@ -26,11 +27,19 @@ INSTANCE_TEMPLATE = Path(__file__).parent / "instance" / "dagster.yaml"
 def prepare_dagster_home() -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
-    target = home / "dagster.yaml"
-    if not target.exists():
-        shutil.copyfile(INSTANCE_TEMPLATE, target)
     os.environ["DAGSTER_HOME"] = str(home)
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+    # Two commands started at once on a new home would both create the run storage and one
+    # would fail ("table already exists"): the first creates it under a lock, the other waits.
+    with (home / ".barometre-init.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        target = home / "dagster.yaml"
+        if not target.exists():
+            shutil.copyfile(INSTANCE_TEMPLATE, target)
+        from dagster import DagsterInstance
+
+        with DagsterInstance.get():
+            pass
     return home
 
 

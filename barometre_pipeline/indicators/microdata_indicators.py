@@ -29,6 +29,28 @@ def populated_columns(con: duckdb.DuckDBPyConnection, relation: str) -> set[str]
     return {c for c, n in zip(columns, counts or [], strict=True) if n}
 
 
+def _estimate_groups(
+    con: duckdb.DuckDBPyConnection, relation: str,
+    groups: dict[tuple[tuple[str, ...], ...], list[Indicator]], available: set[str],
+    weight: str, ci_method: str, confidence: float,
+) -> list[pd.DataFrame]:
+    """One estimation call per set of indicators sharing their breakdown sets."""
+    frames = []
+    for sets, indicators in groups.items():
+        specs = [
+            IndicatorSpec(code=i.code, numerator=f"({i.numerator})", denominator=f"({i.denominator})")
+            for i in indicators
+        ]
+        estimates = estimate_proportions(
+            con, relation, weight=weight, strata="stratum", psu="psu",
+            fpc="fpc" if "fpc" in available else None,
+            indicators=specs, breakdowns=[list(s) for s in sets],
+            ci_method=ci_method, confidence=confidence,
+        )
+        frames.append(estimates)
+    return frames
+
+
 def estimate_source_indicators(
     con: duckdb.DuckDBPyConnection,
     relation: str,
@@ -55,19 +77,14 @@ def estimate_source_indicators(
                 sets.append(tuple(d for d in SOURCE_DIMENSIONS if d in available) + tuple(dims))
         groups[tuple(sets)].append(indicator)
 
-    frames = []
-    for sets, indicators in groups.items():
-        specs = [
-            IndicatorSpec(code=i.code, numerator=f"({i.numerator})", denominator=f"({i.denominator})")
-            for i in indicators
-        ]
-        estimates = estimate_proportions(
-            con, relation, weight=weight, strata="stratum", psu="psu",
-            fpc="fpc" if "fpc" in available else None,
-            indicators=specs, breakdowns=[list(s) for s in sets],
-            ci_method=ci_method, confidence=confidence,
-        )
-        frames.append(estimates)
+    # Parallel float sums add in a different order on every run, changing the last bits of the
+    # estimates; published figures must be reproducible, so the pass runs on one thread.
+    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    con.execute("SET threads = 1")
+    try:
+        frames = _estimate_groups(con, relation, groups, available, weight, ci_method, confidence)
+    finally:
+        con.execute(f"SET threads = {int(threads)}")
     if not frames:
         return pd.DataFrame()
     table = pd.concat(frames, ignore_index=True)

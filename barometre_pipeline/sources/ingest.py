@@ -14,6 +14,7 @@ import pandas as pd
 
 from barometre_pipeline.sources.manifest import Manifest, ManifestError, source_files
 from barometre_pipeline.sources.readers import ReadResult, SourceReadError, read_source_file
+from barometre_pipeline.staging.pii import mask_identifiers
 
 READ_REJECT_COLUMNS = ["source_id", "file", "line", "field", "value", "reason"]
 
@@ -95,7 +96,9 @@ def read_raw_source(manifest: Manifest, data_dir: Path) -> RawSource:
                     "file": [r.file for r in result.rejects],
                     "line": [int(r.line) for r in result.rejects],
                     "field": [r.field for r in result.rejects],
-                    "value": [r.value for r in result.rejects],
+                    # An unparseable line is raw text: mask identifiers it may carry.
+                    "value": mask_identifiers(pd.Series([r.value for r in result.rejects],
+                                                        dtype="string")).tolist(),
                     "reason": [r.reason for r in result.rejects],
                 }
             ))

@@ -82,11 +82,11 @@ class Workspace:
 def _hashes(export_dir: Path) -> dict[str, str]:
     """sha256 of every published file, through the links readers follow."""
     found = {}
-    for name in ("indicators", "sources", "csv", "dashboard"):
-        for path in sorted((export_dir / name).iterdir()):
-            found[f"{name}/{path.name}"] = hashlib.sha256(path.read_bytes()).hexdigest()
-    for path in sorted(export_dir.glob("data_dictionary.*")):
-        found[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    for entry in sorted(export_dir.iterdir()):
+        if entry.name.startswith("."):
+            continue  # versions, staging dirs and the lock are not what readers open
+        for path in sorted(entry.iterdir()) if entry.is_dir() else [entry]:
+            found[str(path.relative_to(export_dir))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return found
 
 
