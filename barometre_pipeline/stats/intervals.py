@@ -9,7 +9,8 @@ Methods (names as in R ``svyciprop`` where R has them):
 - ``beta``: Korn–Graubard, a Clopper–Pearson interval on the effective sample size with a
   degrees-of-freedom correction. The default, conservative for small or extreme proportions.
 - ``logit`` / ``xlogit``: Wald interval on the logit scale, back-transformed.
-- ``likelihood``: inverts the design-adjusted (Rao–Scott scaled) binomial likelihood ratio.
+- ``likelihood``: R's design-adjusted profile likelihood of the logit (profile grid, FMM
+  spline and IRLS replayed as R does them; exact for equally weighted samples).
 - ``asin``: Wald interval on the arcsine-square-root scale.
 - ``mean``: plain Wald interval p ± t·se (may leave [0, 1]).
 - ``wilson``: Wilson score interval on the effective sample size (t quantile, design df).
@@ -70,29 +71,162 @@ def _transformed_wald(p, se, df, level, forward, derivative, backward):
     return backward(centre - half_width), backward(centre + half_width)
 
 
-def _likelihood(p, se, df, level):
-    """Invert the Rao–Scott scaled working binomial deviance (R ``method="likelihood"``).
-
-    The working log-likelihood ``N [p log m + (1 - p) log(1 - m)]`` has naive variance
-    p(1-p)/N at its maximum; dividing the deviance by the misspecification effect
-    ``se^2 / (p(1-p)/N)`` gives a statistic compared with F(1, df) = t_df^2.
-    """
-    t = _critical_value(df, level)
+def _likelihood(p, se, df, n_unweighted, level):
+    """R ``method="likelihood"``: the design-adjusted profile likelihood of a logit fit."""
     low = np.empty_like(p)
     high = np.empty_like(p)
+    t = _critical_value(df, level)
     for i in np.ndindex(p.shape):
-        # Scalar root finding per cell (cheap next to the aggregation); N cancels out of the
-        # scaled deviance, which only depends on the effective sample size p(1-p)/se^2.
-        scale = p[i] * (1 - p[i]) / se[i] ** 2
-
-        def excess(m, i=i, scale=scale):
-            deviance = 2 * scale * (special.xlogy(p[i], p[i] / m) + special.xlogy(1 - p[i], (1 - p[i]) / (1 - m)))
-            return deviance - t[i] ** 2
-
-        tiny = 1e-300
-        low[i] = optimize.brentq(excess, tiny, p[i]) if p[i] > 0 else 0.0
-        high[i] = optimize.brentq(excess, p[i], 1 - 1e-16) if p[i] < 1 else 1.0
+        # Scalar per cell (cheap next to the aggregation): the profile is a short loop.
+        low[i], high[i] = _profile_likelihood_interval(float(p[i]), float(se[i]), float(t[i]), float(n_unweighted[i]))
     return low, high
+
+
+# R glm.control() defaults, which decide where the IRLS fit stops (and so the weights it keeps).
+_GLM_EPSILON = 1e-8
+_GLM_MAXIT = 25
+# MASS profile.glm defaults: at most maxsteps - 1 steps of zmax / 5 standard errors each side.
+_PROFILE_MAXSTEPS = 10
+_PROFILE_STEPS_PER_ZMAX = 5
+
+
+def _binomial_deviance(p, m, n):
+    # Binary responses: the saturated log-likelihood is 0, so the deviance is -2 log L(m).
+    return -2 * n * (special.xlogy(p, m) + special.xlogy(1 - p, 1 - m))
+
+
+def _fit_intercept_only_logit(p, n):
+    """Replay R ``glm.fit`` (IRLS) for ``y ~ 1``, binomial, on n equally weighted rows.
+
+    R's ``naive.cov`` (hence the design effect ``lambda``) is taken from the working weights
+    of the *penultimate* iterate, which sits ~1e-4 away from p; replaying the iterations is
+    what brings the lower bound from 2e-4 to 1e-6 of R. Returns (coefficient, fitted mean,
+    working variance of the penultimate iterate, deviance).
+    """
+    # The two response classes y = 1 and y = 0 with their shares; R's mustart is
+    # (w y + 0.5) / (w + 1) per row, with svyglm's weights rescaled to mean 1.
+    y = np.array([1.0, 0.0])
+    share = np.array([p, 1 - p])
+    mu = (y + 0.5) / 2
+    eta = special.logit(mu)
+    deviance_old = -2 * n * np.sum(share * (special.xlogy(y, mu) + special.xlogy(1 - y, 1 - mu)))
+    for _ in range(_GLM_MAXIT):
+        variance = mu * (1 - mu)
+        working_response = eta + (y - mu) / variance
+        previous_variance = float(np.sum(share * variance))
+        coefficient = float(np.sum(share * variance * working_response) / previous_variance)
+        mu = np.full(2, special.expit(coefficient))
+        eta = np.full(2, coefficient)
+        deviance = _binomial_deviance(p, mu[0], n)
+        if abs(deviance - deviance_old) / (abs(deviance) + 0.1) < _GLM_EPSILON:
+            break
+        deviance_old = deviance
+    return coefficient, float(mu[0]), previous_variance, deviance
+
+
+def _profile_likelihood_interval(p, se, t, n):
+    """Reproduce ``svyciprop(method="likelihood")`` = ``confint.svyglm(method="likelihood")``.
+
+    survey rescales the level so that the profile cut-off ``qnorm`` equals ``t_df sqrt(lambda)``
+    (lambda = design / naive variance of the logit), then MASS ``confint.glm`` profiles the
+    quasibinomial deviance (divided by the survey dispersion, the design variance of the
+    Pearson residuals = n/(n-1)) on a grid of standard-error steps, interpolates it with an FMM
+    cubic spline and inverts the spline linearly. The grid and spline are approximations, but
+    they are R's: an exact root of the same statistic misses R's lower bound by ~2 %.
+    """
+    coefficient, mu, previous_variance, deviance = _fit_intercept_only_logit(p, n)
+    fitted_variance = mu * (1 - mu)
+    design_variance = se**2 / fitted_variance**2
+    misspecification = design_variance * n * previous_variance
+    tail = stats.norm.sf(t * np.sqrt(misspecification))  # (1 - adjusted level) / 2
+    dispersion = n / (n - 1) * p * (1 - p) / fitted_variance
+    # quasibinomial profiles use an F(1, n - p) limit, at alpha = (1 - adjusted level) / 4.
+    zmax = np.sqrt(stats.f.isf(tail / 2, 1, n - 1))
+    step = zmax / _PROFILE_STEPS_PER_ZMAX * np.sqrt(design_variance)
+    coefficients = [coefficient]
+    signed_roots = [0.0]
+    for sign in (-1, 1):
+        z = 0.0
+        for k in range(1, _PROFILE_MAXSTEPS):
+            if abs(z) >= zmax:
+                break
+            b = coefficient + sign * k * step
+            excess = (_binomial_deviance(p, special.expit(b), n) - deviance) / dispersion
+            z = sign * np.sqrt(max(excess, 0.0))
+            coefficients.append(b)
+            signed_roots.append(z)
+    order = np.argsort(coefficients)
+    knots = np.asarray(coefficients)[order]
+    values = np.asarray(signed_roots)[order]
+    # R spline(): 3 * (number of knots) equally spaced points over the knot range.
+    grid = np.linspace(knots[0], knots[-1], 3 * len(knots))
+    curve = _fmm_spline(knots, values, grid)
+    # R approx(): sort by the interpolated statistic, NA (here NaN) outside its range.
+    by_curve = np.argsort(curve, kind="stable")
+    cutoffs = stats.norm.ppf([tail, 1 - tail])
+    bounds = np.interp(cutoffs, curve[by_curve], grid[by_curve], left=np.nan, right=np.nan)
+    for side, sign in ((0, -1), (1, 1)):
+        if np.isnan(bounds[side]):
+            # The 9-step grid stopped short of the cut-off (well under one effective case on
+            # that side): R returns NA; a published cell needs a bound, so solve the same
+            # statistic exactly instead.
+            def excess(b, sign=sign):
+                return (_binomial_deviance(p, special.expit(b), n) - deviance) / dispersion - cutoffs[1] ** 2
+
+            far = coefficient + sign * step
+            while excess(far) < 0:
+                far += sign * step
+            bounds[side] = optimize.brentq(excess, *sorted((coefficient, far)))
+    return float(special.expit(bounds[0])), float(special.expit(bounds[1]))
+
+
+def _fmm_spline(x, y, at):
+    """Cubic spline with Forsythe–Malcolm–Moler end conditions (R ``spline(method="fmm")``).
+
+    The ends match the third derivative of the cubic through the four end knots, so a cubic
+    is reproduced exactly; scipy's not-a-knot spline differs near the ends, which is where
+    the profile's cut-offs fall.
+    """
+    n = len(x)
+    b = np.zeros(n)
+    c = np.zeros(n)
+    d = np.zeros(n)
+    if n < 3:
+        slope = (y[1] - y[0]) / (x[1] - x[0])
+        return y[0] + slope * (at - x[0])
+    # Tridiagonal system: b diagonal, d off-diagonal, c right-hand side (R splines.c).
+    d[0] = x[1] - x[0]
+    c[1] = (y[1] - y[0]) / d[0]
+    for i in range(1, n - 1):
+        d[i] = x[i + 1] - x[i]
+        b[i] = 2 * (d[i - 1] + d[i])
+        c[i + 1] = (y[i + 1] - y[i]) / d[i]
+        c[i] = c[i + 1] - c[i]
+    b[0] = -d[0]
+    b[-1] = -d[n - 2]
+    c[0] = c[-1] = 0.0
+    if n > 3:
+        c[0] = c[2] / (x[3] - x[1]) - c[1] / (x[2] - x[0])
+        c[-1] = c[n - 2] / (x[n - 1] - x[n - 3]) - c[n - 3] / (x[n - 2] - x[n - 4])
+        c[0] = c[0] * d[0] ** 2 / (x[3] - x[0])
+        c[-1] = -c[-1] * d[n - 2] ** 2 / (x[n - 1] - x[n - 4])
+    for i in range(1, n):
+        ratio = d[i - 1] / b[i - 1]
+        b[i] -= ratio * d[i - 1]
+        c[i] -= ratio * c[i - 1]
+    c[-1] /= b[-1]
+    for i in range(n - 2, -1, -1):
+        c[i] = (c[i] - d[i] * c[i + 1]) / b[i]
+    b[-1] = (y[-1] - y[-2]) / d[n - 2] + d[n - 2] * (c[n - 2] + 2 * c[-1])
+    for i in range(n - 1):
+        b[i] = (y[i + 1] - y[i]) / d[i] - d[i] * (c[i + 1] + 2 * c[i])
+        d[i] = (c[i + 1] - c[i]) / d[i]
+        c[i] = 3 * c[i]
+    c[-1] *= 3
+    d[-1] = d[n - 2]
+    segment = np.clip(np.searchsorted(x, at, side="right") - 1, 0, n - 1)
+    offset = at - x[segment]
+    return y[segment] + offset * (b[segment] + offset * (c[segment] + offset * d[segment]))
 
 
 def proportion_interval(p, se, df, n_unweighted, method: str = "beta", level: float = 0.95):
@@ -126,7 +260,7 @@ def proportion_interval(p, se, df, n_unweighted, method: str = "beta", level: fl
             n_eff = effective_sample_size(safe_p, safe_se)
             low, high = clopper_pearson(safe_p * n_eff, n_eff, level)
         else:
-            low, high = _likelihood(safe_p, safe_se, df, level)
+            low, high = _likelihood(safe_p, safe_se, df, np.where(interior, n_unweighted, 2.0), level)
     exact_low, exact_high = clopper_pearson(np.where(p >= 1, n_unweighted, 0.0), n_unweighted, level)
     degenerate = ~interior & ((p <= 0) | (p >= 1))
     low = np.where(degenerate, exact_low, np.where(interior, low, np.nan))

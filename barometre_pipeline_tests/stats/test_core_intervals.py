@@ -8,7 +8,7 @@ import pytest
 
 from barometre_pipeline.stats.design import SurveyDesign
 from barometre_pipeline.stats.estimators import survey_proportion
-from barometre_pipeline.stats.intervals import clopper_pearson, proportion_interval
+from barometre_pipeline.stats.intervals import _fmm_spline, clopper_pearson, proportion_interval
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "survey"
 
@@ -44,10 +44,26 @@ def test_interval_matches_r(ell_zero, method):
 
 def test_likelihood_interval(ell_zero):
     low, high = proportion_interval(ell_zero.estimate, ell_zero.se, ell_zero.df, ell_zero.n_unweighted, "likelihood")
-    assert float(high) == pytest.approx(0.10777841, rel=1e-5)
-    # R's lower limit is 0.00066392; ours inverts the same scaled deviance exactly and lands
-    # 1.7 % higher (R's profiling of the glm fit near p = 0 is less precise).
-    assert float(low) == pytest.approx(0.00066392, rel=0.02)
+    # R prints 0.00066392 to 5 significant digits (rounding up to 7.5e-6 relative); an exact
+    # root of the same statistic would give 0.000675, R's profile grid + spline give this.
+    assert float(low) == pytest.approx(0.00066392, rel=1e-5)
+    assert float(high) == pytest.approx(0.10777841, rel=1e-6)
+
+
+def test_fmm_spline_reproduces_a_cubic_unlike_natural_or_not_a_knot_ends():
+    knots = np.array([-3.0, -1.5, 0.0, 0.7, 2.0, 4.0])
+    cubic = 0.3 * knots**3 - knots**2 + 2 * knots - 1
+    at = np.linspace(-3.0, 4.0, 18)
+    np.testing.assert_allclose(_fmm_spline(knots, cubic, at), 0.3 * at**3 - at**2 + 2 * at - 1, atol=1e-12)
+
+
+def test_likelihood_interval_when_the_profile_grid_stops_short_still_brackets_p():
+    # Under one effective case: R's 9-step profile never reaches the lower cut-off (R gives NA).
+    p, se = np.array([0.0068, 0.9932]), np.array([0.027, 0.027])
+    low, high = proportion_interval(p, se, 30, 33, "likelihood")
+    assert np.all(np.isfinite(low)) and np.all(np.isfinite(high))
+    assert np.all((low < p) & (p < high))
+    np.testing.assert_allclose(high[0], 1 - low[1], rtol=1e-9)  # the design is symmetric in p
 
 
 def test_vectorised_over_cells(ell_zero):
