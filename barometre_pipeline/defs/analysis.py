@@ -1,5 +1,7 @@
 """Analysis assets: effects, pilot against history, and the restricted school funnel plot."""
 
+import json
+
 import dagster as dg
 import pandas as pd
 import yaml
@@ -46,6 +48,13 @@ def consolidated_comparisons(warehouse: DuckDBResource, paths: BarometrePaths) -
     with warehouse.get_connection() as con:
         indicators = con.execute("SELECT * FROM consolidated.indicators").df()
         table = compare_pilot_with_history(indicators, crosswalk)
+        # Each comparison row carries the provenance of both of its sides.
+        provenance = indicators.drop_duplicates("source_id").set_index("source_id")["provenance"]
+        table["provenance"] = [
+            json.dumps({"pilot": json.loads(provenance[p]), "reference": json.loads(provenance[r])},
+                       sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+            for p, r in zip(table["source_id_pilot"], table["source_id_reference"], strict=True)
+        ]
         replace_table(con, "consolidated.comparisons", table)
     verdicts = table["verdict"].value_counts().to_dict() if len(table) else {}
     return dg.MaterializeResult(metadata={

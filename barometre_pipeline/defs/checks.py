@@ -13,7 +13,7 @@ from dagster_duckdb import DuckDBResource
 
 from barometre_pipeline.defs.consolidated import CONSOLIDATED_INDICATORS
 from barometre_pipeline.defs.resources import WAREHOUSE_POOL, BarometrePaths
-from barometre_pipeline.defs.sources import raw_key, staging_key, weighting_key
+from barometre_pipeline.defs.sources import indicators_key, raw_key, staging_key, weighting_key
 from barometre_pipeline.indicators.catalogue import load_catalogue
 from barometre_pipeline.indicators.consolidate import CONTRACT_DIMENSIONS
 from barometre_pipeline.sources.manifest import Manifest
@@ -33,6 +33,7 @@ from barometre_pipeline.validation.privacy import (
 from barometre_pipeline.validation.schemas import (
     aggregates_schema,
     consolidated_indicators_schema,
+    source_indicators_schema,
     staging_microdata_schema,
     validate,
     weights_schema,
@@ -134,7 +135,21 @@ def build_source_checks(manifest: Manifest) -> list[dg.AssetChecksDefinition]:
             return dg.AssetCheckResult(passed=outcome.passed, metadata={
                 "rows": len(weights), "failure_cases": _cases(outcome.failure_cases)})
 
-        checks += [gx_plausibility, weights_valid]
+        @dg.asset_check(asset=indicators_key(manifest), name="pandera_schema", blocking=True,
+                        pool=WAREHOUSE_POOL,
+                        description="Estimates in 0-1, intervals around them and never of zero "
+                        "width, positive n and degrees of freedom (pandera).")
+        def indicators_schema(warehouse: DuckDBResource) -> dg.AssetCheckResult:
+            with warehouse.get_connection() as con:
+                table = con.execute(f"SELECT * FROM indicators.{manifest.id}").df()
+            if "indicator_code" not in table:
+                return dg.AssetCheckResult(passed=True, metadata={"rows": 0})
+            outcome = validate(source_indicators_schema(), table)
+            return dg.AssetCheckResult(passed=outcome.passed, metadata={
+                "rows": len(table), "failure_count": outcome.failure_count,
+                "failure_cases": _cases(outcome.failure_cases)})
+
+        checks += [gx_plausibility, weights_valid, indicators_schema]
     return checks
 
 

@@ -60,6 +60,7 @@ _COMPARISONS = [
     ("territory_relation", "string", "Relation entre territoires", "Territory relation"),
     ("p_value", "double", "Valeur p du test de l'écart", "p-value of the difference"),
     ("test", "string", "Test utilisé", "Test used"),
+    ("provenance", "string", "Provenance (JSON) des deux sources comparées", "Provenance (JSON) of both sources compared"),
 ]
 
 _SOURCES = [

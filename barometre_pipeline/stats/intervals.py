@@ -88,11 +88,22 @@ _GLM_MAXIT = 25
 # MASS profile.glm defaults: at most maxsteps - 1 steps of zmax / 5 standard errors each side.
 _PROFILE_MAXSTEPS = 10
 _PROFILE_STEPS_PER_ZMAX = 5
+_DOUBLE_EPSILON = float(np.finfo(float).eps)
 
 
 def _binomial_deviance(p, m, n):
     # Binary responses: the saturated log-likelihood is 0, so the deviance is -2 log L(m).
     return -2 * n * (special.xlogy(p, m) + special.xlogy(1 - p, 1 - m))
+
+
+def _r_logit_inverse(eta):
+    # R's binomial()$linkinv (C logit_linkinv) clamps |eta| > 30 to a mean of eps / 1 - eps;
+    # the profile of a rare proportion steps past that, and R's deviance stays finite there.
+    if eta < -30:
+        return _DOUBLE_EPSILON
+    if eta > 30:
+        return 1 - _DOUBLE_EPSILON
+    return float(special.expit(eta))
 
 
 def _fit_intercept_only_logit(p, n):
@@ -151,7 +162,7 @@ def _profile_likelihood_interval(p, se, t, n):
             if abs(z) >= zmax:
                 break
             b = coefficient + sign * k * step
-            excess = (_binomial_deviance(p, special.expit(b), n) - deviance) / dispersion
+            excess = (_binomial_deviance(p, _r_logit_inverse(b), n) - deviance) / dispersion
             z = sign * np.sqrt(max(excess, 0.0))
             coefficients.append(b)
             signed_roots.append(z)
@@ -170,8 +181,9 @@ def _profile_likelihood_interval(p, se, t, n):
             # The 9-step grid stopped short of the cut-off (well under one effective case on
             # that side): R returns NA; a published cell needs a bound, so solve the same
             # statistic exactly instead.
-            def excess(b, sign=sign):
-                return (_binomial_deviance(p, special.expit(b), n) - deviance) / dispersion - cutoffs[1] ** 2
+            def excess(b):
+                log_likelihood = p * special.log_expit(b) + (1 - p) * special.log_expit(-b)
+                return (-2 * n * log_likelihood - deviance) / dispersion - cutoffs[1] ** 2
 
             far = coefficient + sign * step
             while excess(far) < 0:

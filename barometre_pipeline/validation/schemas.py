@@ -91,6 +91,30 @@ def aggregates_schema() -> pa.DataFrameSchema:
     )
 
 
+def source_indicators_schema() -> pa.DataFrameSchema:
+    """One microdata source's estimates, before the publication rules."""
+    return pa.DataFrameSchema(
+        {
+            "indicator_code": pa.Column(str, nullable=False),
+            "estimate": pa.Column(float, nullable=False, checks=pa.Check.in_range(0, 1)),
+            "se": pa.Column(float, nullable=True, checks=pa.Check.ge(0)),
+            "df": pa.Column(nullable=False, checks=pa.Check.gt(0)),
+            "n_unweighted": pa.Column(nullable=False, checks=pa.Check.gt(0)),
+        },
+        checks=[
+            pa.Check(lambda df: df["ci_low"].isna() | (df["ci_low"] <= df["estimate"] + 1e-12),
+                     name="ci_low_below_estimate"),
+            pa.Check(lambda df: df["ci_high"].isna() | (df["ci_high"] >= df["estimate"] - 1e-12),
+                     name="ci_high_above_estimate"),
+            pa.Check(lambda df: (df["ci_low"] < df["ci_high"]) | df["ci_low"].isna(),
+                     name="interval_not_degenerate",
+                     error="an interval of zero width (p = 0 or 1 must get an exact interval)"),
+        ],
+        name="source_indicators",
+        strict=False,
+    )
+
+
 def consolidated_indicators_schema(min_n_unweighted: int) -> pa.DataFrameSchema:
     proportion = lambda df: df["unit"] == "proportion"  # noqa: E731
     published = lambda df: ~df["suppressed"].astype(bool)  # noqa: E731
