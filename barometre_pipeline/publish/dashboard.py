@@ -207,7 +207,7 @@ def _comparison_table(rows: pd.DataFrame, pilot_group: str | None) -> str:
         value = _suppressed_text(f) if f.suppressed or f.estimate is None else format_value(f.estimate, f.unit)
         group = r["comparability_group"]
         comparability = "même définition" if group is not None and group == pilot_group else f"définition différente ({group or 'non précisée'})"
-        cells = [r["source_id"], FAMILY_LABELS.get(r["source_family"], r["source_family"]), r["period"],
+        cells = [r["source_label"], FAMILY_LABELS.get(r["source_family"], r["source_family"]), r["period"],
                  TERRITORY_LABELS.get(r["territory"], r["territory"]), _population(r), value, _interval(f),
                  comparability, (r["quality_flags"] or "").replace("|", ", ")]
         body.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
@@ -266,7 +266,7 @@ def _territory_section(frame: pd.DataFrame, territory: str, headline_code: str, 
     if not total.empty and not comparisons.empty:
         ordered = comparisons.sort_values(["period", "source_id", "breakdown", "sex", "level"], ascending=[False, True, True, True, True])
         figures = [_figure(total.iloc[0], f"Enquête pilote {period} — {label}")]
-        figures += [_figure(r, f"{r['source_id']} {r['period']} — {_population(r)}, {TERRITORY_LABELS.get(r['territory'], r['territory'])}")
+        figures += [_figure(r, f"{r['source_label']} {r['period']} — {_population(r)}, {TERRITORY_LABELS.get(r['territory'], r['territory'])}")
                     for _, r in ordered.iterrows() if r["unit"] == figures[0].unit]
         out.append(_bar_chart(figures, f"{head_label} : enquête pilote et chiffres publiés, {label}", f"{anchor}-cmp"))
     out.append(_comparison_table(comparisons.sort_values(["period", "source_id", "breakdown", "sex", "level"], ascending=[False, True, True, True, True]), pilot_group))
@@ -307,6 +307,20 @@ def _territory_section(frame: pd.DataFrame, territory: str, headline_code: str, 
             out.append(f"<h3>{_e(title)}</h3>" + _bar_chart(figures, title, f"{anchor}-other-{position}"))
     out.append("</section>")
     return "\n".join(out)
+
+
+SOURCE_LABEL_LENGTH = 40
+
+
+def _source_label(source_id: str, provenance: str | None) -> str:
+    """What a field reader recognises: the publisher (from the row's provenance), not our id."""
+    try:
+        publisher = json.loads(provenance or "{}").get("publisher")
+    except (TypeError, ValueError):
+        publisher = None
+    if not publisher:
+        return source_id
+    return publisher if len(publisher) <= SOURCE_LABEL_LENGTH else publisher[: SOURCE_LABEL_LENGTH - 1] + "…"
 
 
 def _sources_section(frame: pd.DataFrame) -> str:
@@ -380,6 +394,7 @@ def render_dashboard(
     """
     frame = conform_to_contract(indicators, extra_columns="drop").to_pandas()
     frame = frame.astype(object).where(frame.notna(), None)
+    frame["source_label"] = [_source_label(i, p) for i, p in zip(frame["source_id"], frame["provenance"], strict=True)]
     themes = {str(e.get("code")): str(e.get("theme")) for e in (catalogue or []) if e.get("theme")}
     territories = sorted(set(frame.loc[frame["source_family"] == "pilot", "territory"]))
     has_pilot = bool(territories)
