@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -233,7 +234,7 @@ def _population(row: Mapping) -> str:
 def _only(rows: pd.DataFrame, *dimensions: str) -> pd.DataFrame:
     """Rows broken down by exactly ``dimensions`` (grade_group is implied by level, so ignored)."""
     keep = pd.Series(True, index=rows.index)
-    for name in ("sex", "level", "age_band", "departement"):
+    for name in ("sex", "level", "age_band", "departement", "sector", "priority_education"):
         is_total = rows[name] == TOTAL_CODE
         keep &= ~is_total if name in dimensions else is_total
     if "level" not in dimensions:
@@ -245,8 +246,31 @@ def _country(territory: str) -> str:
     return territory.split("-")[0]
 
 
+def _waves_block(all_waves: pd.DataFrame, headline_code: str, label: str, anchor: str) -> str:
+    """The headline across pilot waves, with the test of the last change (same definition only)."""
+    totals = _only(all_waves[all_waves["indicator_code"] == headline_code])
+    if totals.empty:
+        return ""
+    latest = totals.loc[totals["period"] == max(totals["period"])].iloc[0]
+    waves = totals[totals["comparability_group"] == latest["comparability_group"]].sort_values("period")
+    if len(waves) < 2:
+        return ""
+    figures = [_figure(r, f"Vague {r['period']}") for _, r in waves.iterrows()]
+    before, after = waves.iloc[-2], waves.iloc[-1]
+    sentence = ""
+    if None not in (before["estimate"], after["estimate"], before["se"], after["se"]):
+        change = float(after["estimate"]) - float(before["estimate"])
+        z = change / math.hypot(float(before["se"]), float(after["se"]))
+        verdict = "écart significatif au seuil de 5 %" if abs(z) >= 1.96 else "écart non significatif au seuil de 5 %"
+        sentence = (f"<p>De {_e(before['period'])} à {_e(after['period'])} : {change * 100:+.1f} points ({verdict}, "
+                    "même définition ; une évolution n'est pas une preuve d'effet).</p>").replace(".", ",", 1)
+    return ("<h3>Évolution entre les vagues de l'enquête pilote</h3>"
+            + _bar_chart(figures, f"{label} : évolution entre les vagues", f"{anchor}-waves") + sentence)
+
+
 def _territory_section(frame: pd.DataFrame, territory: str, headline_code: str, item_prefix: str, themes: Mapping[str, str]) -> str:
     pilot = frame[(frame["source_family"] == "pilot") & (frame["territory"] == territory)]
+    all_waves = pilot
     period = max(pilot["period"])
     pilot = pilot[pilot["period"] == period]
     anchor = f"t-{territory}"
@@ -257,6 +281,7 @@ def _territory_section(frame: pd.DataFrame, territory: str, headline_code: str, 
     total = _only(head_rows)
     head_label = total["indicator_label_fr"].iloc[0] if not total.empty else headline_code
     out.append(_headline(_figure(total.iloc[0], head_label) if not total.empty else None, head_label))
+    out.append(_waves_block(all_waves, headline_code, label, anchor))
 
     pilot_group = total["comparability_group"].iloc[0] if not total.empty else None
     related = {territory, _country(territory), "INT"}
