@@ -38,6 +38,7 @@ from barometre_pipeline.validation.schemas import (
     validate,
     weights_schema,
 )
+from barometre_pipeline.warehouse import table_exists
 
 # A source whose rows are mostly rejected is mis-declared (wrong value map, wrong delimiter):
 # publishing what is left would be biased, so it blocks.
@@ -79,7 +80,7 @@ def build_source_checks(manifest: Manifest) -> list[dg.AssetChecksDefinition]:
                 "WHERE source_id = ?", [manifest.id]).fetchone()
             rejects = con.execute(
                 "SELECT file, line, field, value, reason FROM quarantine.rejects WHERE source_id = ? "
-                "ORDER BY file, line LIMIT 20", [manifest.id]).df() if _exists(con, "rejects") \
+                "ORDER BY file, line LIMIT 20", [manifest.id]).df() if table_exists(con, "quarantine", "rejects") \
                 else pd.DataFrame()
         input_rows, staged, rejected = counts
         conserved = input_rows == staged + rejected
@@ -151,12 +152,6 @@ def build_source_checks(manifest: Manifest) -> list[dg.AssetChecksDefinition]:
 
         checks += [gx_plausibility, weights_valid, indicators_schema]
     return checks
-
-
-def _exists(con, table: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema='quarantine' "
-        "AND table_name=?", [table]).fetchone()[0])
 
 
 @dg.asset_check(asset=CONSOLIDATED_INDICATORS, name="pandera_schema", blocking=True,

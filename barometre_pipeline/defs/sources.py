@@ -16,10 +16,10 @@ from barometre_pipeline.defs.resources import WAREHOUSE_POOL, BarometrePaths
 from barometre_pipeline.indicators.catalogue import load_catalogue
 from barometre_pipeline.indicators.microdata_indicators import estimate_source_indicators
 from barometre_pipeline.sources.aggregates import stage_aggregates
-from barometre_pipeline.sources.ingest import read_raw_source
+from barometre_pipeline.sources.ingest import common_decimal, read_raw_source
 from barometre_pipeline.sources.manifest import Manifest
 from barometre_pipeline.staging.codebook import load_codebook
-from barometre_pipeline.staging.microdata import REJECT_COLUMNS, stage_microdata
+from barometre_pipeline.staging.microdata import REJECT_COLUMNS, rejected_row_count, stage_microdata
 from barometre_pipeline.warehouse import replace_source_rows, replace_table, table_exists
 
 
@@ -137,6 +137,9 @@ def build_staging_asset(manifest: Manifest) -> dg.AssetsDefinition:
             read_rejects = con.execute(
                 "SELECT count(*) FROM quarantine.read_rejects WHERE source_id = ?", [manifest.id]
             ).fetchone()[0]
+            file_decimals = [row[0] for row in con.execute(
+                "SELECT decimal FROM raw.file_inventory WHERE source_id = ?", [manifest.id]
+            ).fetchall()] if table_exists(con, "raw", "file_inventory") else []
         readable = bool(status and status[0])
         for column in raw.columns:
             if column != "_source_line":
@@ -148,8 +151,8 @@ def build_staging_asset(manifest: Manifest) -> dg.AssetsDefinition:
             input_rows = 0
         elif manifest.kind == "microdata":
             codebook = load_codebook(settings.data_dir / "codebook.yaml")
-            decimal = manifest.read.decimal if manifest.read.decimal != "auto" else _raw_decimal(
-                warehouse, manifest)
+            decimal = manifest.read.decimal if manifest.read.decimal != "auto" else common_decimal(
+                file_decimals)
             result = stage_microdata(
                 raw, manifest, codebook, pseudonym_key=settings.require_pseudonym_key(),
                 decimal=decimal, thousands=manifest.read.thousands,
@@ -161,7 +164,7 @@ def build_staging_asset(manifest: Manifest) -> dg.AssetsDefinition:
             rejects.insert(0, "source_id", manifest.id)
             input_rows = len(raw)
         rejects = rejects.astype({"line": "int64"}) if not rejects.empty else rejects
-        rejected_rows = int(rejects[["file", "line"]].drop_duplicates().shape[0]) if len(rejects) else 0
+        rejected_rows = rejected_row_count(rejects)
         with warehouse.get_connection() as con:
             replace_table(con, f"staging.{manifest.id}", staged)
             if not rejects.empty:
@@ -182,15 +185,6 @@ def build_staging_asset(manifest: Manifest) -> dg.AssetsDefinition:
         })
 
     return _staging
-
-
-def _raw_decimal(warehouse: DuckDBResource, manifest: Manifest) -> str:
-    with warehouse.get_connection() as con:
-        found = con.execute(
-            "SELECT DISTINCT decimal FROM raw.file_inventory WHERE source_id = ?", [manifest.id]
-        ).fetchall() if table_exists(con, "raw", "file_inventory") else []
-    decimals = {row[0] for row in found if row[0]}
-    return decimals.pop() if len(decimals) == 1 else "."
 
 
 def build_weighting_asset(manifest: Manifest) -> dg.AssetsDefinition:

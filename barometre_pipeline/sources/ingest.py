@@ -7,6 +7,7 @@ message naming the file (``RawSource.error``), its rows count as zero and the ra
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,8 +47,13 @@ class RawSource:
 
     @property
     def decimal(self) -> str:
-        decimals = {f.decimal for f in self.files}
-        return decimals.pop() if len(decimals) == 1 else "."
+        return common_decimal(f.decimal for f in self.files)
+
+
+def common_decimal(decimals: Iterable[str | None]) -> str:
+    """The decimal separator every file of a source agrees on; "." when they disagree."""
+    found = {d for d in decimals if d}
+    return found.pop() if len(found) == 1 else "."
 
 
 def file_sha256(path: Path) -> str:

@@ -39,9 +39,14 @@ class StagedSource:
 
     @property
     def rejected_rows(self) -> int:
-        if self.rejects.empty:
-            return 0
-        return int(self.rejects[["file", "line"]].drop_duplicates().shape[0])
+        return rejected_row_count(self.rejects)
+
+
+def rejected_row_count(rejects: pd.DataFrame) -> int:
+    """Rows rejected, counted once each however many of their fields failed."""
+    if rejects.empty:
+        return 0
+    return int(rejects[["file", "line"]].drop_duplicates().shape[0])
 
 
 def normalise_answer(text: str) -> str:
