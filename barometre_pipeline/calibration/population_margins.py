@@ -17,6 +17,9 @@ FR_LEVELS = {"6E": "6e", "5E": "5e", "4E": "4e", "3E": "3e", "2NDE": "2nde", "1R
 QC_LEVELS = ("SEC1", "SEC2", "SEC3", "SEC4", "SEC5")
 QC_PUBLIC_SECONDARY_PUPILS_2021 = 354188
 QUEBEC_ESTIMATED_MARGINS = "population_margins_qc_estimated.tsv"  # written by barometre-simulate
+# National France, académie × level × sex (written by `barometre-simulate --scenario national`
+# from the DEPP national files).
+NATIONAL_MARGINS = "population_margins_fr_national.tsv"
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,30 @@ def quebec_estimated_margins(path: Path) -> Margins:
     )
 
 
+def national_france_margins(path: Path) -> Margins:
+    """Académie × level × sex enrolment of France, raked on its three one-way margins.
+
+    The staged `stratum` of the national scenario is the académie code, so the académie margin is
+    keyed by stratum."""
+    table = _read(path)
+    table = table[table["sex"].isin(["F", "M"])]
+    table["pupils"] = table["pupils"].astype(float)
+    return Margins(
+        territory="FR",
+        totals={
+            "level": table.groupby("level")["pupils"].sum().to_dict(),
+            "sex": table.groupby("sex")["pupils"].sum().to_dict(),
+            "stratum": table.groupby("stratum")["pupils"].sum().to_dict(),
+        },
+        estimated=False,
+        source=f"{path.name}: DEPP, every collège (rentrée 2022) and lycée GT (rentrée 2021), "
+        "by académie × level × sex; lycées professionnels not included",
+    )
+
+
 def margins_for(territory: str, reference_dir: Path) -> Margins | None:
+    if territory == "FR" and (reference_dir / NATIONAL_MARGINS).exists():
+        return national_france_margins(reference_dir / NATIONAL_MARGINS)
     if territory == "FR-OT" and (reference_dir / "population_margins.tsv").exists():
         return orleans_tours_margins(reference_dir / "population_margins.tsv")
     if territory == "CA-QC":

@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from barometre_pipeline.simulate.national import NATIONAL_DEFAULT_RESPONDENTS, generate_national
 from barometre_pipeline.simulate.pilot import DEFAULT_RESPONDENTS, TERRITORIES, generate_pilot
 from barometre_pipeline.simulate.planted_model import WAVES
 
@@ -27,9 +28,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="data directory to write into (default: data)")
     parser.add_argument("--frames", type=Path, default=None,
                         help="folder of the sampling frames (default: <out>/frames)")
+    parser.add_argument("--scenario", choices=("pilot", "national"), default="pilot",
+                        help="pilot (default): académie d'Orléans-Tours and Québec; national: "
+                             "every collège and lycée GT of France (DEPP national files in "
+                             "<frames>) and Québec, stratified by académie / region group")
     parser.add_argument("--n-respondents", type=int, default=None,
-                        help="approximate respondents per territory and wave (default: "
-                             + ", ".join(f"{k} {v}" for k, v in DEFAULT_RESPONDENTS.items()) + ")")
+                        help="pilot: approximate respondents per territory and wave (default: "
+                             + ", ".join(f"{k} {v}" for k, v in DEFAULT_RESPONDENTS.items())
+                             + "); national: the exact total over every territory and wave "
+                             f"(default {NATIONAL_DEFAULT_RESPONDENTS:,})")
     parser.add_argument("--territory", choices=TERRITORIES, action="append",
                         help="only this territory (repeatable; default: all)")
     parser.add_argument("--wave", choices=WAVES, action="append",
@@ -44,6 +51,18 @@ def main(argv: list[str] | None = None) -> int:
     respondents = ({t: args.n_respondents for t in TERRITORIES} if args.n_respondents
                    else dict(DEFAULT_RESPONDENTS))
     started = time.perf_counter()
+    if args.scenario == "national":
+        if args.territory:
+            raise SystemExit("barometre-simulate: --territory does not apply to --scenario "
+                             "national (France and Québec are generated together)")
+        written = generate_national(args.out, frames, args.seed,
+                                    args.n_respondents or NATIONAL_DEFAULT_RESPONDENTS,
+                                    waves=tuple(sorted(args.wave or WAVES)))
+        for path in written:
+            print(path)
+        print(f"{len(written)} files written in {time.perf_counter() - started:.1f} s "
+              f"(seed {args.seed}, national scenario)")
+        return 0
     written = generate_pilot(args.out, frames, args.seed, respondents,
                              territories=tuple(args.territory or TERRITORIES),
                              waves=tuple(sorted(args.wave or WAVES)))

@@ -52,6 +52,11 @@ _QUEBEC_LEVEL_SHARES = np.array([0.215, 0.210, 0.205, 0.190, 0.180])
 _QUEBEC_GIRL_SHARE = 0.49
 
 
+def is_france(territory: str) -> bool:
+    """FR-OT (the académie pilot) and FR (the national scenario) share the French questionnaire."""
+    return territory == "FR" or territory.startswith("FR-")
+
+
 @dataclass(frozen=True)
 class SchoolFrame:
     """The schools of one territory and their pupils.
@@ -68,7 +73,7 @@ class SchoolFrame:
 
     @property
     def levels(self) -> tuple[str, ...]:
-        return FRANCE_LEVELS if self.territory == "FR-OT" else QUEBEC_LEVELS
+        return FRANCE_LEVELS if is_france(self.territory) else QUEBEC_LEVELS
 
     def school_sizes(self) -> pd.Series:
         """Pupils per school, indexed like ``schools`` rows (by school_id)."""

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from barometre_pipeline.simulate.frames import is_france
 from barometre_pipeline.simulate.questionnaire import (
     FRANCE_FREE_TEXT,
     FRANCE_IDENTIFIERS,
@@ -27,7 +28,7 @@ from barometre_pipeline.simulate.questionnaire import (
 )
 from barometre_pipeline.simulate.questionnaire_export import QUEBEC_HEADER_ROW, QUEBEC_SHEET
 
-TERRITORY_SLUGS = {"FR-OT": "orleans_tours", "CA-QC": "quebec"}
+TERRITORY_SLUGS = {"FR-OT": "orleans_tours", "CA-QC": "quebec", "FR": "france"}
 PUBLISHER = "Consortium STOP Cyberviolences (données SYNTHÉTIQUES)"
 LICENCE = "Licence Ouverte 2.0 (données synthétiques générées par le projet)"
 
@@ -35,7 +36,7 @@ LICENCE = "Licence Ouverte 2.0 (données synthétiques générées par le projet
 def export_relative_path(territory: str, wave: str) -> str:
     """Path of a wave's export relative to the data dir."""
     slug = TERRITORY_SLUGS[territory]
-    suffix = "csv" if territory == "FR-OT" else "xlsx"
+    suffix = "csv" if is_france(territory) else "xlsx"
     return f"raw/pilot/{slug}/{wave}/export_questionnaire_{wave}.{suffix}"
 
 
@@ -46,7 +47,7 @@ def manifest_id(territory: str, wave: str) -> str:
 def _column_map(question, schools: pd.DataFrame, territory: str) -> dict[str, Any]:
     entry: dict[str, Any] = {"source": question.header}
     if question.kind == "frequency":
-        frequency = FREQUENCY_FR if territory == "FR-OT" else FREQUENCY_QC
+        frequency = FREQUENCY_FR if is_france(territory) else FREQUENCY_QC
         entry["values"] = {text: code for code, text in frequency.items()}
     elif question.kind == "yes_no":
         entry["values"] = {YES: True, NO: False}
@@ -60,12 +61,16 @@ def _column_map(question, schools: pd.DataFrame, territory: str) -> dict[str, An
 
 def pilot_manifest(territory: str, wave: str, schools: pd.DataFrame, notes: str) -> dict[str, Any]:
     """The manifest of one synthetic export, as a plain mapping ready for YAML."""
-    france = territory == "FR-OT"
+    france = is_france(territory)
     questions = questions_for(territory)
     columns: dict[str, Any] = {}
     for question in questions:
         if question.canonical is not None:
             columns[question.canonical] = _column_map(question, schools, territory)
+    if territory == "FR":
+        # The codebook's `departement` lists the académie d'Orléans-Tours only; nationally the
+        # stratum (académie) carries the geography, so the département answer is not mapped.
+        columns.pop("departement", None)
     school_column = columns["school_id"]["source"]
     columns["psu"] = {"source": school_column}
     weight, strata, fpc = (columns[k]["source"] for k in ("design_weight", "stratum", "fpc"))
@@ -83,8 +88,9 @@ def pilot_manifest(territory: str, wave: str, schools: pd.DataFrame, notes: str)
         "kind": "microdata",
         "provenance": {
             "publisher": PUBLISHER,
-            "title": ("Baromètre STOP Cyberviolences, pilote académie d'Orléans-Tours"
-                      if france else "Baromètre STOP Cyberviolences, pilote Québec")
+            "title": {"FR-OT": "Baromètre STOP Cyberviolences, pilote académie d'Orléans-Tours",
+                      "FR": "Baromètre STOP Cyberviolences, scénario national France"}.get(
+                          territory, "Baromètre STOP Cyberviolences, pilote Québec")
                      + f", vague {wave} (export SYNTHÉTIQUE de l'outil de questionnaire)",
             "licence": LICENCE,
             "period": wave,

@@ -52,6 +52,9 @@ def _default_cv_any_targets() -> dict[str, float]:
     return {
         "FR-OT|COLLEGE|F": 0.31, "FR-OT|COLLEGE|M": 0.26,
         "FR-OT|LYCEE|F": 0.25, "FR-OT|LYCEE|M": 0.20,
+        # National France (scenario `national`): same anchors as the académie (DEPP national rates).
+        "FR|COLLEGE|F": 0.31, "FR|COLLEGE|M": 0.26,
+        "FR|LYCEE|F": 0.25, "FR|LYCEE|M": 0.20,
         "CA-QC|COLLEGE|F": 0.27, "CA-QC|COLLEGE|M": 0.22,
         "CA-QC|LYCEE|F": 0.25, "CA-QC|LYCEE|M": 0.19,
     }
@@ -139,7 +142,7 @@ class PlantedModel:
     # Help-seeking among victims.
     told_nobody_share_girls: float = 0.30
     told_nobody_share_boys: float = 0.42
-    knows_helpline_share: dict[str, float] = field(default_factory=lambda: {"FR-OT": 0.35, "CA-QC": 0.55})
+    knows_helpline_share: dict[str, float] = field(default_factory=lambda: {"FR-OT": 0.35, "FR": 0.35, "CA-QC": 0.55})
     knows_helpline_odds_ratio_session: float = 2.0
 
     @property

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from barometre_pipeline.simulate.frames import FRANCE_LEVELS, QUEBEC_LEVELS, SchoolFrame
+from barometre_pipeline.simulate.frames import SchoolFrame
 from barometre_pipeline.simulate.planted_model import PlantedModel
 
 # Level attributes from data/codebook.yaml (typical age at the start of the school year).
@@ -27,7 +27,7 @@ LEVEL_GRADE_GROUP: dict[str, str] = {
     "SEC1": "COLLEGE", "SEC2": "COLLEGE", "SEC3": "COLLEGE", "SEC4": "LYCEE", "SEC5": "LYCEE",
 }
 SEXES = ("F", "M", "X")
-TERRITORY_SEEDS = {"FR-OT": 1, "CA-QC": 2}
+TERRITORY_SEEDS = {"FR-OT": 1, "CA-QC": 2, "FR": 3}
 
 
 def wave_rng(seed: int, territory: str, stream: str) -> np.random.Generator:
@@ -66,7 +66,7 @@ def _categorical(codes: np.ndarray, categories: tuple[str, ...]) -> pd.Categoric
 def draw_pupils(frame: SchoolFrame, schools: pd.DataFrame, rng: np.random.Generator,
                 model: PlantedModel) -> pd.DataFrame:
     """Every pupil of the frame with sex, level, age and risk factors (no outcomes yet)."""
-    levels = FRANCE_LEVELS if frame.territory == "FR-OT" else QUEBEC_LEVELS
+    levels = frame.levels
     school_index = pd.Index(schools["school_id"])
     enrolment = frame.enrolment
     counts = enrolment["pupils"].to_numpy(dtype=np.int64)

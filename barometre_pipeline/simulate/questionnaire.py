@@ -148,7 +148,7 @@ QUEBEC_IDENTIFIERS = ("Adresse IP", "Courriel")
 
 
 def questions_for(territory: str) -> tuple[Question, ...]:
-    return FRANCE_QUESTIONS if territory == "FR-OT" else QUEBEC_QUESTIONS
+    return FRANCE_QUESTIONS if territory.startswith("FR") else QUEBEC_QUESTIONS
 
 
 def region_label(code: str, name: str) -> str:

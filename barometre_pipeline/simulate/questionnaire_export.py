@@ -118,7 +118,7 @@ def answer_table(respondents: pd.DataFrame, schools: pd.DataFrame, territory: st
     # Tools list answers in submission order, which mixes schools and levels.
     respondents = respondents.iloc[rng.permutation(n)].reset_index(drop=True)
     submitted = _submission_times(rng, wave, n).sort_values(ignore_index=True)
-    frequency = FREQUENCY_FR if territory == "FR-OT" else FREQUENCY_QC
+    frequency = FREQUENCY_FR if territory.startswith("FR") else FREQUENCY_QC
     columns: dict[str, object] = {}
     first_id = int(rng.integers(1000, 9000))
     for question in questions_for(territory):
@@ -126,7 +126,7 @@ def answer_table(respondents: pd.DataFrame, schools: pd.DataFrame, territory: st
         if question.kind == "meta":
             if header in ("ID réponse", "Numéro de fiche"):
                 ids = np.arange(first_id, first_id + n)
-                columns[header] = ids if territory == "FR-OT" else pd.Series(ids).map(
+                columns[header] = ids if territory.startswith("FR") else pd.Series(ids).map(
                     lambda i, w=wave: f"QC{w}-{i:06d}")
             elif header in ("Date de soumission", "Horodatage"):
                 columns[header] = submitted
