@@ -18,6 +18,13 @@ class CatalogueError(ValueError):
     pass
 
 
+# Catalogue fields that document an indicator for readers (definition_fr is a field of its own).
+DOCUMENTATION_FIELDS: tuple[str, ...] = (
+    "definition_en", "question_fr", "question_qc", "question_en", "population_fr", "population_en",
+    "limits_fr", "limits_en",
+)
+
+
 @dataclass(frozen=True)
 class Indicator:
     code: str
@@ -31,6 +38,9 @@ class Indicator:
     comparability: dict[str, str] | str
     definition_fr: str = ""
     sensitive: bool = False
+    # Reader documentation (definition_en, question wording, population, limits): carried to the
+    # data dictionary and the site's indicator sheets, never used in computation.
+    documentation: dict[str, str] = field(default_factory=dict)
 
     def comparability_group(self, territory: str) -> str:
         if isinstance(self.comparability, dict):
@@ -48,7 +58,7 @@ class Indicator:
             "definition_fr": self.definition_fr, "numerator": self.numerator,
             "denominator": self.denominator, "unit": self.unit, "theme": self.theme,
             "breakdowns": list(self.breakdowns), "comparability_group": self.comparability,
-            "sensitive": self.sensitive,
+            "sensitive": self.sensitive, **self.documentation,
         }
 
 
@@ -91,6 +101,7 @@ def load_catalogue(path: Path) -> Catalogue:
                 comparability=spec.get("comparability_group", spec["code"]),
                 definition_fr=spec.get("definition_fr", ""),
                 sensitive=bool(spec.get("sensitive", False)),
+                documentation={k: str(spec[k]) for k in DOCUMENTATION_FIELDS if spec.get(k)},
             )
         )
     return Catalogue(tuple(indicators), sets, dict(raw.get("publication") or {}))
