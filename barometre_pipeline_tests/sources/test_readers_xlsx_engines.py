@@ -26,3 +26,31 @@ def test_fast_and_fallback_readers_agree(path, options, monkeypatch):
     assert fast.frame.equals(fallback.frame)
     assert fast.header_row == fallback.header_row and len(fast.rejects) == len(fallback.rejects)
     assert len(fast.frame) > 0
+
+
+@pytest.mark.parametrize(("path", "options"), [
+    (HOSTILE, ReadOptions()),
+    (QUEBEC, ReadOptions(format="xlsx", sheet="Réponses", header_row=1)),
+])
+def test_fast_path_never_loads_the_workbook_in_openpyxl(path, options, monkeypatch):
+    reference = read_source_file(path, options, display_name=path.name)
+    reference_merges = spreadsheet._load_rows_openpyxl(path, options.sheet)[1]
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("openpyxl.load_workbook called on the fast path")
+
+    monkeypatch.setattr(spreadsheet.openpyxl, "load_workbook", refuse)
+    fast = read_source_file(path, options, display_name=path.name)
+    assert fast.frame.equals(reference.frame) and fast.notes == reference.notes
+    assert spreadsheet._load_rows(path, options.sheet)[1] == reference_merges
+    if path == HOSTILE:
+        assert reference_merges, "the hostile fixture has merged header cells"
+
+
+def test_fast_path_names_a_missing_sheet(monkeypatch):
+    from barometre_pipeline.sources.read_result import SourceReadError
+
+    with pytest.raises(SourceReadError, match="no sheet named 'Absente'.*Réponses"):
+        spreadsheet._load_rows(QUEBEC, "Absente")
+    with pytest.raises(SourceReadError, match="out of range"):
+        spreadsheet._load_rows(QUEBEC, 7)
