@@ -1,12 +1,14 @@
-"""`barometre`: the few commands data engineers type (everything else is the Dagster UI/CLI).
+"""`barometre`: the few commands data engineers type (everything else is the Dagster UI or `dg`).
 
-    barometre materialize        # run every asset once on the data in BAROMETRE_DATA_DIR
-    barometre dev                # open the Dagster UI (http://127.0.0.1:3000)
+    barometre materialize        # run what changed since the last run (stale assets only)
+    barometre materialize --all  # run every asset
+    barometre dev [-p 3000] [-h 127.0.0.1]   # the Dagster UI and daemon (`dg dev`)
     barometre check              # validate manifests, codebook, catalogue and source files
     barometre home               # create $DAGSTER_HOME with the instance settings, print it
 
 Without DAGSTER_HOME, Dagster keeps run history in a temporary folder it deletes; these commands
-use `<project>/.dagster_home` unless DAGSTER_HOME is set.
+use `<project>/.dagster_home` unless DAGSTER_HOME is set. The run history is also what tells
+`materialize` what is already up to date.
 """
 
 from __future__ import annotations
@@ -15,13 +17,17 @@ import argparse
 import fcntl
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from barometre_pipeline.settings import PROJECT_ROOT
 
 INSTANCE_TEMPLATE = Path(__file__).parent / "instance" / "dagster.yaml"
+# How long `barometre dev` waits for the UI and daemon to stop before killing them.
+STOP_GRACE_SECONDS = 10.0
 
 
 def prepare_dagster_home() -> Path:
@@ -71,18 +77,141 @@ def preflight(out=None) -> int:
     return 0
 
 
-def _dagster(*args: str) -> int:
-    dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
-    return subprocess.call([dagster, *args], cwd=PROJECT_ROOT)
+def materialize(run_all: bool = False, select: str | None = None, out=None) -> int:
+    """Observe the inputs, run the stale assets (or all, or a selection) in this process, print
+    one line per asset and a summary. Returns 0 on success, 1 if a step failed."""
+    out = out or sys.stderr
+    started = time.monotonic()
+    import dagster as dg
+
+    from barometre_pipeline.definitions import build_definitions
+    from barometre_pipeline.defs.incremental import (
+        observe_inputs,
+        stale_assets,
+        with_multi_asset_siblings,
+    )
+    from barometre_pipeline.defs.run_summary import progress_logger, summarise
+    from barometre_pipeline.settings import load_settings
+    from barometre_pipeline.sources.manifest import load_manifests
+
+    settings = load_settings()
+    defs = build_definitions()
+    graph = defs.resolve_asset_graph()
+    with dg.DagsterInstance.get() as instance:
+        changed = observe_inputs(instance, load_manifests(settings.data_dir), settings)
+        if changed:
+            print(f"barometre: {len(changed)} input(s) changed: "
+                  + ", ".join(sorted(k.to_user_string() for k in changed)), file=out)
+        if select:
+            keys = sorted(dg.AssetSelection.from_string(select).resolve(graph)
+                          & set(graph.materializable_asset_keys))
+        elif run_all:
+            keys = sorted(graph.materializable_asset_keys)
+        else:
+            keys = stale_assets(graph, instance)
+        keys = with_multi_asset_siblings(graph, keys)
+        if not keys:
+            print("barometre: everything is up to date (no input, code or configuration changed "
+                  f"since the last run); nothing to run ({time.monotonic() - started:.1f} s)",
+                  file=out)
+            return 0
+        print(f"barometre: running {len(keys)} asset(s)", file=out)
+        job = defs.resolve_job_def("nightly_refresh").with_logger_defs(
+            {"progress": progress_logger})
+        result = job.execute_in_process(
+            instance=instance, asset_selection=keys, raise_on_error=False,
+            run_config={"loggers": {"progress": {}}},
+        )
+    summary = summarise(result.all_events)
+    print(f"barometre: run {result.run_id} {'succeeded' if result.success else 'FAILED'} in "
+          f"{time.monotonic() - started:.1f} s", file=out)
+    for line in summary.lines():
+        print(f"barometre:   {line}", file=out)
+    return 0 if result.success else 1
+
+
+def run_until_signalled(command: list[str], env: dict[str, str] | None = None) -> int:
+    """Run ``command`` in its own process group; SIGINT, SIGTERM and SIGHUP received here are
+    passed to the whole group, and the group is killed if it outlives a grace period, so no
+    webserver, daemon or code server is left behind."""
+    child = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, start_new_session=True)
+    received: list[int] = []
+
+    def forward(signum, _frame) -> None:
+        received.append(signum)
+        try:
+            os.killpg(child.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        while True:
+            try:
+                status = child.wait()
+                break
+            except InterruptedError:
+                continue
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        _stop_group(child.pid)
+    return 128 + received[0] if received and status < 0 else status
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stop_group(pgid: int) -> None:
+    """The child exited, but what it started may not have: terminate, then kill, the group."""
+    if not _group_alive(pgid):
+        return
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    while time.monotonic() < deadline:
+        if not _group_alive(pgid):
+            return
+        time.sleep(0.2)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def dev_command(port: int | None, host: str | None) -> list[str]:
+    dg_cli = shutil.which("dg", path=str(Path(sys.executable).parent)) or "dg"
+    command = [dg_cli, "dev"]
+    if port is not None:
+        command += ["-p", str(port)]
+    if host is not None:
+        command += ["-h", host]
+    return command
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="barometre", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("materialize", help="materialise assets (all by default)")
-    run.add_argument("--select", default="*", help="Dagster asset selection (default: '*')")
-    sub.add_parser("dev", help="start the Dagster UI on this code location")
+    run = sub.add_parser("materialize", help="run what changed (stale assets), or --all")
+    run.add_argument("--all", action="store_true", help="run every asset, stale or not")
+    run.add_argument("--select", default=None,
+                     help="Dagster asset selection to run regardless of staleness, "
+                     "e.g. 'key:raw/public_fr_depp+'")
+    # -h is the UI's host, as in `dg dev`; --help still prints the help.
+    dev = sub.add_parser("dev", help="start the Dagster UI and daemon (dg dev)", add_help=False)
+    dev.add_argument("--help", action="help", help="show this help message and exit")
+    dev.add_argument("-p", "--port", type=int, default=None, help="UI port (default 3000)")
+    dev.add_argument("-h", "--host", default=None, help="UI host (default 127.0.0.1)")
     sub.add_parser("home", help="prepare DAGSTER_HOME and print its path")
     sub.add_parser("check", help="validate manifests, codebook, catalogue and source files")
     args = parser.parse_args(argv)
@@ -97,9 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     if status:
         return status
     if args.command == "dev":
-        return _dagster("dev", "-w", str(PROJECT_ROOT / "workspace.yaml"))
-    return _dagster("asset", "materialize", "-m", "barometre_pipeline.definitions",
-                    "--select", args.select)
+        env = {**os.environ, "VIRTUAL_ENV": str(Path(sys.executable).parent.parent)}
+        return run_until_signalled(dev_command(args.port, args.host), env)
+    return materialize(run_all=args.all, select=args.select)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""Small helpers around the DuckDB warehouse: schemas per layer, whole-table replacement."""
+"""Small helpers around the DuckDB warehouse: schemas per layer, whole-table replacement, reads.
+
+Tables are named ``schema.table`` where the asset graph (``defs.keys``) maps each to one asset;
+each asset replaces its own tables whole, in one transaction, so a table never mixes two runs.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,11 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
 
 
+def _quoted(qualified_name: str) -> str:
+    schema, table = qualified_name.split(".", 1)
+    return f'{schema}."{table}"'
+
+
 def replace_table(con: duckdb.DuckDBPyConnection, qualified_name: str, frame: pd.DataFrame) -> int:
     """Replace a table by a DataFrame's content in one transaction; returns the row count."""
     ensure_schemas(con)
@@ -20,7 +29,7 @@ def replace_table(con: duckdb.DuckDBPyConnection, qualified_name: str, frame: pd
     con.register(view, frame)
     try:
         con.execute("BEGIN TRANSACTION")
-        con.execute(f"CREATE OR REPLACE TABLE {qualified_name} AS SELECT * FROM {view}")
+        con.execute(f"CREATE OR REPLACE TABLE {_quoted(qualified_name)} AS SELECT * FROM {view}")
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -30,27 +39,18 @@ def replace_table(con: duckdb.DuckDBPyConnection, qualified_name: str, frame: pd
     return len(frame)
 
 
-def replace_source_rows(
-    con: duckdb.DuckDBPyConnection, qualified_name: str, source_id: str, frame: pd.DataFrame
-) -> None:
-    """Replace one source's rows of a shared table (e.g. quarantine.rejects), creating it if needed."""
-    ensure_schemas(con)
-    view = f"_incoming_{abs(hash((qualified_name, source_id)))}"
-    con.register(view, frame)
-    try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute(f"CREATE TABLE IF NOT EXISTS {qualified_name} AS SELECT * FROM {view} LIMIT 0")
-        con.execute(f"DELETE FROM {qualified_name} WHERE source_id = ?", [source_id])
-        con.execute(f"INSERT INTO {qualified_name} BY NAME SELECT * FROM {view}")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister(view)
+def read_table(con: duckdb.DuckDBPyConnection, qualified_name: str, *,
+               columns: list[str] | None = None, limit: int | None = None) -> pd.DataFrame:
+    """A whole table (or some of its columns / its first rows) as a DataFrame."""
+    selected = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+    query = f"SELECT {selected} FROM {_quoted(qualified_name)}"
+    if limit is not None:
+        query += f" LIMIT {int(limit)}"
+    return con.execute(query).df()
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+def table_exists(con: duckdb.DuckDBPyConnection, qualified_name: str) -> bool:
+    schema, table = qualified_name.split(".", 1)
     found = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
         [schema, table],

@@ -19,24 +19,33 @@ from barometre_pipeline.analysis import (
 )
 from barometre_pipeline.analysis.comparisons import compare_pilot_with_history
 from barometre_pipeline.analysis.funnel import school_funnel, write_restricted_funnel
-from barometre_pipeline.defs.consolidated import CONSOLIDATED_INDICATORS, source_provenance
+from barometre_pipeline.defs.code_versions import code_version
+from barometre_pipeline.defs.consolidated import source_provenance
 from barometre_pipeline.defs.exports import warehouse_table_export
+from barometre_pipeline.defs.keys import (
+    CONSOLIDATED_COMPARISONS,
+    CONSOLIDATED_EFFECTS,
+    CONSOLIDATED_INDICATORS,
+    REFERENCE,
+    raw_status_key,
+    row_counts_key,
+    staging_key,
+    table_of,
+)
 from barometre_pipeline.defs.resources import WAREHOUSE_POOL, BarometrePaths
-from barometre_pipeline.defs.sources import staging_key, weighted_relation, weighting_key
-from barometre_pipeline.provenance import code_version
+from barometre_pipeline.defs.sources import staged_row_count, weighted_deps, weighted_relation
 from barometre_pipeline.sources.manifest import Manifest
-from barometre_pipeline.warehouse import replace_table
-
-CONSOLIDATED_COMPARISONS = dg.AssetKey(["consolidated", "comparisons"])
-CONSOLIDATED_EFFECTS = dg.AssetKey(["consolidated", "effects"])
+from barometre_pipeline.vocabulary import FAMILY_PILOT
+from barometre_pipeline.warehouse import read_table, replace_table
 
 
 @dg.asset(
     key=CONSOLIDATED_COMPARISONS,
-    deps=[CONSOLIDATED_INDICATORS],
+    deps=[CONSOLIDATED_INDICATORS, REFERENCE],
     group_name="consolidated",
     pool=WAREHOUSE_POOL,
     kinds={"duckdb"},
+    code_version=code_version("analysis"),
     description="Pilot against history: each published pilot cell next to the public series of "
     "the same indicator, with a verdict (higher / lower / not different / not comparable) that "
     "accounts for both intervals and for whether the definitions are the same.",
@@ -46,7 +55,7 @@ def consolidated_comparisons(warehouse: DuckDBResource, paths: BarometrePaths) -
     crosswalk = yaml.safe_load(crosswalk_file.read_text(encoding="utf-8")) if crosswalk_file.exists() \
         else None
     with warehouse.get_connection() as con:
-        indicators = con.execute("SELECT * FROM consolidated.indicators").df()
+        indicators = read_table(con, table_of(CONSOLIDATED_INDICATORS))
         table = compare_pilot_with_history(indicators, crosswalk)
         # Each comparison row carries the provenance of both of its sides.
         provenance = indicators.drop_duplicates("source_id").set_index("source_id")["provenance"]
@@ -55,7 +64,7 @@ def consolidated_comparisons(warehouse: DuckDBResource, paths: BarometrePaths) -
                        sort_keys=True, ensure_ascii=False, separators=(",", ":"))
             for p, r in zip(table["source_id_pilot"], table["source_id_reference"], strict=True)
         ]
-        replace_table(con, "consolidated.comparisons", table)
+        replace_table(con, table_of(CONSOLIDATED_COMPARISONS), table)
     verdicts = table["verdict"].value_counts().to_dict() if len(table) else {}
     return dg.MaterializeResult(metadata={
         "verdicts": dg.MetadataValue.json({k: int(v) for k, v in verdicts.items()}),
@@ -94,17 +103,24 @@ def _consecutive_waves(pilots: list[Manifest]) -> list[tuple[Manifest, Manifest]
     return pairs
 
 
+def _pilots(manifests: list[Manifest]) -> list[Manifest]:
+    return [m for m in manifests if m.kind == "microdata" and m.family == FAMILY_PILOT]
+
+
 def build_effects_assets(manifests: list[Manifest]) -> list[dg.AssetsDefinition]:
-    pilots = [m for m in manifests if m.kind == "microdata" and m.family == "pilot"]
+    pilots = _pilots(manifests)
     literature = [m for m in manifests if m.kind == "effects"]
+    used = [*pilots, *literature]
 
     @dg.asset(
         key=CONSOLIDATED_EFFECTS,
-        deps=[CONSOLIDATED_INDICATORS, *[weighting_key(m) for m in pilots],
-              *[staging_key(m) for m in literature]],
+        deps=[CONSOLIDATED_INDICATORS, *[k for m in pilots for k in weighted_deps(m)],
+              *[staging_key(m) for m in literature], *[row_counts_key(m) for m in pilots],
+              *[raw_status_key(m) for m in used]],
         group_name="consolidated",
         pool=WAREHOUSE_POOL,
         kinds={"duckdb"},
+        code_version=code_version("analysis"),
         description="Effects table: the pilot's adjusted odds ratios of risk factors, impacts of "
         "victimisation (differences and odds ratios), prevention associations, wave-to-wave "
         "differences and the difference in differences of programme schools, next to the "
@@ -112,17 +128,19 @@ def build_effects_assets(manifests: list[Manifest]) -> list[dg.AssetsDefinition]
     )
     def consolidated_effects(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
                              paths: BarometrePaths) -> dg.MaterializeResult:
-        version = code_version()
+        version = code_version("analysis")
         parts: list[pd.DataFrame] = []
         with warehouse.get_connection() as con:
+            # A pilot that could not be read (or staged nothing) has no respondents: the effects
+            # of the other pilots are computed all the same.
             respondents = {
-                m.id: con.execute(f"SELECT * FROM {weighted_relation(m.id)}").df() for m in pilots
+                m.id: con.execute(f"SELECT * FROM {weighted_relation(m)}").df()
+                if staged_row_count(con, m) else pd.DataFrame() for m in pilots
             }
             provenance = {m.id: source_provenance(con, m, context.run.run_id, version)
-                          for m in manifests}
-            indicators = con.execute("SELECT * FROM consolidated.indicators").df()
-            staged_literature = [con.execute(f"SELECT * FROM staging.{m.id}").df()
-                                 for m in literature]
+                          for m in used}
+            indicators = read_table(con, table_of(CONSOLIDATED_INDICATORS))
+            staged_literature = [read_table(con, table_of(staging_key(m))) for m in literature]
         for manifest in pilots:
             if len(respondents[manifest.id]):
                 parts += _pilot_effects(respondents[manifest.id], manifest)
@@ -139,7 +157,7 @@ def build_effects_assets(manifests: list[Manifest]) -> list[dg.AssetsDefinition]
         effects["provenance"] = effects["source_id"].map(provenance)
         effects = conform_effects(effects)
         with warehouse.get_connection() as con:
-            replace_table(con, "consolidated.effects", effects)
+            replace_table(con, table_of(CONSOLIDATED_EFFECTS), effects)
         by_measure = effects.groupby("measure").size().to_dict()
         return dg.MaterializeResult(metadata={
             "rows_by_measure": dg.MetadataValue.json({k: int(v) for k, v in by_measure.items()}),
@@ -154,16 +172,17 @@ def build_effects_assets(manifests: list[Manifest]) -> list[dg.AssetsDefinition]
 
 
 def build_restricted_assets(manifests: list[Manifest]) -> list[dg.AssetsDefinition]:
-    pilots = [m for m in manifests if m.kind == "microdata" and m.family == "pilot"]
+    pilots = _pilots(manifests)
     if not pilots:
         return []
 
     @dg.asset(
         key=dg.AssetKey(["restricted", "school_funnel"]),
-        deps=[weighting_key(m) for m in pilots],
+        deps=[*[k for m in pilots for k in weighted_deps(m)], *[row_counts_key(m) for m in pilots]],
         group_name="restricted",
         pool=WAREHOUSE_POOL,
         kinds={"parquet", "html"},
+        code_version=code_version("analysis"),
         description="RESTRICTED (académie / Québec partners only, never public): school-level "
         "CV_ANY against its territory with Spiegelhalter funnel-plot limits (overdispersion "
         "allowed), flagging only schools above the 99.8 % limit; schools under 30 respondents "
@@ -173,12 +192,14 @@ def build_restricted_assets(manifests: list[Manifest]) -> list[dg.AssetsDefiniti
                                  paths: BarometrePaths) -> dg.MaterializeResult:
         settings = paths.settings()
         with warehouse.get_connection() as con:
+            # Only pilots with staged respondents: one unreadable export must not stop the others.
             respondents = pd.concat([
                 con.execute(
                     "SELECT school_id, territory, period, cv_any, final_weight "
-                    f"FROM {weighted_relation(m.id)} WHERE cv_any IS NOT NULL").df()
-                for m in pilots
-            ], ignore_index=True)
+                    f"FROM {weighted_relation(m)} WHERE cv_any IS NOT NULL").df()
+                for m in pilots if staged_row_count(con, m)
+            ] or [pd.DataFrame(columns=["school_id", "territory", "period", "cv_any",
+                                        "final_weight"])], ignore_index=True)
         # Pupils of one school resemble each other (intra-school correlation), so limits that
         # assume pure binomial noise would flag too many schools: overdispersion is estimated.
         table = school_funnel(respondents, overdispersion=True)

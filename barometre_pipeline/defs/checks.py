@@ -11,9 +11,17 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from barometre_pipeline.defs.consolidated import CONSOLIDATED_INDICATORS
+from barometre_pipeline.defs.keys import (
+    CONSOLIDATED_INDICATORS,
+    indicators_key,
+    raw_status_key,
+    rejects_key,
+    row_counts_key,
+    staging_key,
+    table_of,
+    weighting_key,
+)
 from barometre_pipeline.defs.resources import WAREHOUSE_POOL, BarometrePaths
-from barometre_pipeline.defs.sources import indicators_key, raw_key, staging_key, weighting_key
 from barometre_pipeline.indicators.catalogue import load_catalogue
 from barometre_pipeline.indicators.consolidate import CONTRACT_DIMENSIONS
 from barometre_pipeline.sources.manifest import Manifest
@@ -38,7 +46,7 @@ from barometre_pipeline.validation.schemas import (
     validate,
     weights_schema,
 )
-from barometre_pipeline.warehouse import table_exists
+from barometre_pipeline.warehouse import read_table
 
 # A source whose rows are mostly rejected is mis-declared (wrong value map, wrong delimiter):
 # publishing what is left would be biased, so it blocks.
@@ -60,28 +68,30 @@ def _suite_metadata(outcome) -> dict[str, object]:
 
 
 def build_source_checks(manifest: Manifest) -> list[dg.AssetChecksDefinition]:
-    @dg.asset_check(asset=raw_key(manifest), name="readable", blocking=False, pool=WAREHOUSE_POOL,
-                    description="Every file of the source could be read (encoding, format).")
+    @dg.asset_check(asset=raw_status_key(manifest), name="readable", blocking=False,
+                    pool=WAREHOUSE_POOL,
+                    description="Every file of the source could be read (encoding, delimiter, "
+                    "format); the error names the file and what it appears to be.")
     def readable(warehouse: DuckDBResource) -> dg.AssetCheckResult:
         with warehouse.get_connection() as con:
-            row = con.execute("SELECT readable, error FROM raw.source_status WHERE source_id = ?",
-                              [manifest.id]).fetchone()
+            row = con.execute(f"SELECT readable, error, update_status FROM "
+                              f"{table_of(raw_status_key(manifest))}").fetchone()
         ok = bool(row and row[0])
-        return dg.AssetCheckResult(passed=ok, severity=dg.AssetCheckSeverity.ERROR,
-                                   metadata={"error": (row[1] if row else "not materialised") or ""})
+        return dg.AssetCheckResult(passed=ok, severity=dg.AssetCheckSeverity.ERROR, metadata={
+            "error": (row[1] if row else "not materialised") or "",
+            "update_status": (row[2] if row else "") or ""})
 
-    @dg.asset_check(asset=staging_key(manifest), name="rows_conserved", blocking=True,
+    @dg.asset_check(asset=row_counts_key(manifest), name="rows_conserved", blocking=True,
                     pool=WAREHOUSE_POOL,
                     description="input rows = staged rows + rejected rows, and most rows staged.")
     def rows_conserved(warehouse: DuckDBResource) -> dg.AssetCheckResult:
         with warehouse.get_connection() as con:
             counts = con.execute(
-                "SELECT input_rows, staged_rows, rejected_rows FROM quarantine.row_counts "
-                "WHERE source_id = ?", [manifest.id]).fetchone()
+                "SELECT input_rows, staged_rows, rejected_rows FROM "
+                f"{table_of(row_counts_key(manifest))}").fetchone()
             rejects = con.execute(
-                "SELECT file, line, field, value, reason FROM quarantine.rejects WHERE source_id = ? "
-                "ORDER BY file, line LIMIT 20", [manifest.id]).df() if table_exists(con, "quarantine", "rejects") \
-                else pd.DataFrame()
+                f"SELECT file, line, field, value, reason FROM {table_of(rejects_key(manifest))} "
+                "ORDER BY file, line LIMIT 20").df()
         input_rows, staged, rejected = counts
         conserved = input_rows == staged + rejected
         share = rejected / input_rows if input_rows else 0.0
@@ -96,7 +106,7 @@ def build_source_checks(manifest: Manifest) -> list[dg.AssetChecksDefinition]:
                     description="Types, allowed codes and ranges from the codebook (pandera).")
     def pandera_schema(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.AssetCheckResult:
         with warehouse.get_connection() as con:
-            staged = con.execute(f"SELECT * FROM staging.{manifest.id}").df()
+            staged = read_table(con, table_of(staging_key(manifest)))
         if manifest.kind == "microdata":
             codebook = load_codebook(paths.settings().data_dir / "codebook.yaml")
             schema = staging_microdata_schema(codebook, list(staged.columns))
@@ -118,7 +128,7 @@ def build_source_checks(manifest: Manifest) -> list[dg.AssetChecksDefinition]:
                         "level consistent with age.")
         def gx_plausibility(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.AssetCheckResult:
             with warehouse.get_connection() as con:
-                staged = con.execute(f"SELECT * FROM staging.{manifest.id}").df()
+                staged = read_table(con, table_of(staging_key(manifest)))
             if staged.empty:
                 return dg.AssetCheckResult(passed=True, metadata={"rows": 0})
             codebook = load_codebook(paths.settings().data_dir / "codebook.yaml")
@@ -131,7 +141,7 @@ def build_source_checks(manifest: Manifest) -> list[dg.AssetChecksDefinition]:
                         description="Final weights positive, finite, one per respondent (pandera).")
         def weights_valid(warehouse: DuckDBResource) -> dg.AssetCheckResult:
             with warehouse.get_connection() as con:
-                weights = con.execute(f"SELECT * FROM weighting.{manifest.id}").df()
+                weights = read_table(con, table_of(weighting_key(manifest)))
             outcome = validate(weights_schema(), weights)
             return dg.AssetCheckResult(passed=outcome.passed, metadata={
                 "rows": len(weights), "failure_cases": _cases(outcome.failure_cases)})
@@ -142,7 +152,7 @@ def build_source_checks(manifest: Manifest) -> list[dg.AssetChecksDefinition]:
                         "width, positive n and degrees of freedom (pandera).")
         def indicators_schema(warehouse: DuckDBResource) -> dg.AssetCheckResult:
             with warehouse.get_connection() as con:
-                table = con.execute(f"SELECT * FROM indicators.{manifest.id}").df()
+                table = read_table(con, table_of(indicators_key(manifest)))
             if "indicator_code" not in table:
                 return dg.AssetCheckResult(passed=True, metadata={"rows": 0})
             outcome = validate(source_indicators_schema(), table)
@@ -161,7 +171,7 @@ def build_source_checks(manifest: Manifest) -> list[dg.AssetChecksDefinition]:
 def consolidated_schema(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.AssetCheckResult:
     catalogue = load_catalogue(paths.settings().data_dir / "indicators.yaml")
     with warehouse.get_connection() as con:
-        table = con.execute("SELECT * FROM consolidated.indicators").df()
+        table = read_table(con, table_of(CONSOLIDATED_INDICATORS))
     outcome = validate(
         consolidated_indicators_schema(int(catalogue.publication.get("min_n_unweighted", 30))), table)
     return dg.AssetCheckResult(passed=outcome.passed, metadata={
@@ -175,7 +185,7 @@ def consolidated_schema(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.
                 "pilot CV_ANY inside the plausibility band.")
 def consolidated_gx(warehouse: DuckDBResource) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
-        table = con.execute("SELECT * FROM consolidated.indicators").df()
+        table = read_table(con, table_of(CONSOLIDATED_INDICATORS))
     outcome = run_suite(table, "consolidated_indicators", consolidated_suite())
     pilot_total = table[(table["source_family"] == "pilot") & (table["indicator_code"] == "CV_ANY")
                         & (table["breakdown"] == "_T") & table["estimate"].notna()]
@@ -194,7 +204,7 @@ def privacy_guarantees(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.A
     catalogue = load_catalogue(paths.settings().data_dir / "indicators.yaml")
     min_n = int(catalogue.publication.get("min_n_unweighted", 30))
     with warehouse.get_connection() as con:
-        table = con.execute("SELECT * FROM consolidated.indicators").df()
+        table = read_table(con, table_of(CONSOLIDATED_INDICATORS))
     leaked_columns = respondent_level_columns(list(table.columns))
     small = small_published_cells(table, min_n)
     pilot = table[table["source_family"] == "pilot"]

@@ -7,8 +7,20 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from barometre_pipeline.defs.code_versions import code_version
+from barometre_pipeline.defs.keys import (
+    CATALOGUE,
+    CODEBOOK,
+    CONSOLIDATED_INDICATORS,
+    CONSOLIDATED_SOURCES,
+    indicators_key,
+    raw_status_key,
+    row_counts_key,
+    staging_key,
+    table_of,
+)
 from barometre_pipeline.defs.resources import WAREHOUSE_POOL, BarometrePaths
-from barometre_pipeline.defs.sources import indicators_key, staging_key
+from barometre_pipeline.defs.sources import NOT_UPDATED, source_status
 from barometre_pipeline.indicators.catalogue import load_catalogue
 from barometre_pipeline.indicators.consolidate import (
     SourceInfo,
@@ -16,23 +28,24 @@ from barometre_pipeline.indicators.consolidate import (
     publish_microdata_rows,
     published_figure_rows,
 )
-from barometre_pipeline.provenance import code_version
 from barometre_pipeline.publish.contract import INDICATORS_COLUMNS, build_provenance
 from barometre_pipeline.sources.manifest import Manifest
 from barometre_pipeline.staging.codebook import load_codebook
-from barometre_pipeline.warehouse import replace_table, table_exists
+from barometre_pipeline.warehouse import read_table, replace_table
 
-CONSOLIDATED_INDICATORS = dg.AssetKey(["consolidated", "indicators"])
-CONSOLIDATED_SOURCES = dg.AssetKey(["consolidated", "sources"])
+__all__ = ["CONSOLIDATED_INDICATORS", "CONSOLIDATED_SOURCES", "build_consolidated_assets",
+           "source_provenance"]
+
 WAREHOUSE_COLUMNS = tuple(c.name for c in INDICATORS_COLUMNS)
+# Quality flag on the rows of a source whose latest files could not be read.
+NOT_UPDATED_FLAG = "NON MIS À JOUR"
 
 
 def source_provenance(con, manifest: Manifest, run_id: str, version: str) -> str:
-    """The provenance JSON of one source's rows: manifest, input file hashes, code, run."""
-    status = con.execute(
-        "SELECT files FROM raw.source_status WHERE source_id = ?", [manifest.id]
-    ).fetchone() if table_exists(con, "raw", "source_status") else None
-    files = json.loads(status[0]) if status and status[0] else []
+    """The provenance JSON of one source's rows: manifest, input file hashes, code, run
+    (reads `raw/status/<id>`)."""
+    status = source_status(con, manifest)
+    files = json.loads(status.get("files") or "[]")
     return build_provenance(
         manifest.id,
         str(manifest.manifest_path.name if manifest.manifest_path else ""),
@@ -46,73 +59,91 @@ def source_provenance(con, manifest: Manifest, run_id: str, version: str) -> str
 
 
 def _source_info(con, manifest: Manifest, run_id: str, version: str) -> SourceInfo:
-    return SourceInfo(manifest.id, manifest.family, tuple(manifest.provenance.quality_flags),
+    flags = tuple(manifest.provenance.quality_flags)
+    if source_status(con, manifest).get("update_status") == NOT_UPDATED:
+        flags = (*flags, NOT_UPDATED_FLAG)
+    return SourceInfo(manifest.id, manifest.family, flags,
                       source_provenance(con, manifest, run_id, version))
 
 
+def _with_flag(table: pd.DataFrame, flag: str) -> pd.DataFrame:
+    if table.empty:
+        return table
+    current = table["quality_flags"].fillna("").astype(str)
+    table["quality_flags"] = [f"{c}|{flag}" if c and flag not in c.split("|") else (c or flag)
+                              for c in current]
+    return table
+
+
 def build_consolidated_assets(manifests: list[Manifest]) -> list[dg.AssetsDefinition]:
-    upstream = [indicators_key(m) if m.kind == "microdata" else staging_key(m) for m in manifests]
+    estimates = [indicators_key(m) if m.kind == "microdata" else staging_key(m) for m in manifests]
+    statuses = [raw_status_key(m) for m in manifests]
 
     @dg.asset(
         key=CONSOLIDATED_INDICATORS,
-        deps=upstream,
+        deps=[*estimates, *statuses, CATALOGUE, CODEBOOK],
         group_name="consolidated",
         pool=WAREHOUSE_POOL,
         kinds={"duckdb"},
+        code_version=code_version("consolidated"),
         description="Every source's indicators in one long table (export contract v1 columns): "
         "pilot estimates after the publication rules, public and scientific figures mapped to "
-        "catalogue codes with their comparability group, quality flags and provenance.",
+        "catalogue codes with their comparability group, quality flags and provenance. A source "
+        "whose latest files could not be read keeps its last figures, flagged NON MIS À JOUR.",
     )
     def consolidated_indicators(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
                                 paths: BarometrePaths) -> dg.MaterializeResult:
         settings = paths.settings()
         catalogue = load_catalogue(settings.data_dir / "indicators.yaml")
         codebook = load_codebook(settings.data_dir / "codebook.yaml")
-        version = code_version()
+        version = code_version("consolidated")
         parts = []
         with warehouse.get_connection() as con:
             for manifest in manifests:
                 info = _source_info(con, manifest, context.run.run_id, version)
                 if manifest.kind == "microdata":
-                    estimates = con.execute(f"SELECT * FROM indicators.{manifest.id}").df()
-                    if "indicator_code" in estimates:
-                        parts.append(publish_microdata_rows(estimates, catalogue, codebook, info))
+                    found = read_table(con, table_of(indicators_key(manifest)))
+                    if "indicator_code" in found:
+                        parts.append(publish_microdata_rows(found, catalogue, codebook, info))
                 else:
-                    staged = con.execute(f"SELECT * FROM staging.{manifest.id}").df()
+                    staged = read_table(con, table_of(staging_key(manifest)))
                     if "indicator_code" in staged:
-                        parts.append(published_figure_rows(staged, info))
+                        part = published_figure_rows(staged, info)
+                        if NOT_UPDATED_FLAG in info.quality_flags:
+                            part = _with_flag(part, NOT_UPDATED_FLAG)
+                        parts.append(part)
             table = consolidate(parts, WAREHOUSE_COLUMNS)
-            replace_table(con, "consolidated.indicators", table)
+            replace_table(con, table_of(CONSOLIDATED_INDICATORS), table)
         by_family = table.groupby("source_family").size().to_dict() if len(table) else {}
+        suppressed = int(table["suppressed"].fillna(False).astype(bool).sum()) if len(table) else 0
         return dg.MaterializeResult(metadata={
             "rows_by_family": dg.MetadataValue.json({k: int(v) for k, v in by_family.items()}),
-            "suppressed_rows": int(table["suppressed"].fillna(False).astype(bool).sum())
-            if len(table) else 0,
+            "published_cells": len(table) - suppressed,
+            "suppressed_rows": suppressed,
             "sources": int(table["source_id"].nunique()) if len(table) else 0,
-            "code_version": version,
             "dagster/row_count": len(table),
         })
 
     @dg.asset(
         key=CONSOLIDATED_SOURCES,
-        deps=[staging_key(m) for m in manifests],
+        deps=[*statuses, *[row_counts_key(m) for m in manifests]],
         group_name="consolidated",
         pool=WAREHOUSE_POOL,
         kinds={"duckdb"},
+        code_version=code_version("consolidated"),
         description="Catalogue of every source: family, kind, publisher, title, licence, URL, "
-        "period, territory, quality flags, synthetic flag, input file hashes and row counts.",
+        "period, territory, quality flags, synthetic flag, input file hashes, row counts and "
+        "whether its latest files could be read (`update_status`: non mis à jour if not).",
     )
     def consolidated_sources(warehouse: DuckDBResource) -> dg.MaterializeResult:
         rows = []
         with warehouse.get_connection() as con:
-            counts = con.execute("SELECT * FROM quarantine.row_counts").df().set_index("source_id") \
-                if table_exists(con, "quarantine", "row_counts") else pd.DataFrame()
             for manifest in manifests:
                 p = manifest.provenance
-                status = con.execute(
-                    "SELECT files, readable, error FROM raw.source_status WHERE source_id = ?",
-                    [manifest.id]).fetchone()
-                count = counts.loc[manifest.id] if manifest.id in counts.index else None
+                status = source_status(con, manifest)
+                counts = read_table(con, table_of(row_counts_key(manifest)))
+                count = counts.iloc[0] if len(counts) else None
+                not_updated = status.get("update_status") == NOT_UPDATED
                 rows.append({
                     "source_id": manifest.id, "source_family": manifest.family,
                     "kind": manifest.kind, "publisher": p.publisher, "title": p.title,
@@ -120,15 +151,21 @@ def build_consolidated_assets(manifests: list[Manifest]) -> list[dg.AssetsDefini
                     "territory": p.territory, "synthetic": p.synthetic,
                     "quality_flags": "|".join(p.quality_flags) or None,
                     "manifest_file": manifest.manifest_path.name if manifest.manifest_path else None,
-                    "input_files": status[0] if status else None,
-                    "readable": bool(status[1]) if status else None,
-                    "read_error": (status[2] or None) if status else None,
+                    "input_files": status.get("files"),
+                    "readable": bool(status.get("readable")) if status else None,
+                    "read_error": status.get("error") or None,
                     "input_rows": int(count["input_rows"]) if count is not None else None,
                     "staged_rows": int(count["staged_rows"]) if count is not None else None,
                     "rejected_rows": int(count["rejected_rows"]) if count is not None else None,
+                    "update_status": status.get("update_status"),
+                    "update_status_fr": "non mis à jour" if not_updated else "à jour",
                 })
             table = pd.DataFrame(rows)
-            replace_table(con, "consolidated.sources", table)
-        return dg.MaterializeResult(metadata={"dagster/row_count": len(table)})
+            replace_table(con, table_of(CONSOLIDATED_SOURCES), table)
+        not_updated = sorted(table.loc[table["update_status"] == NOT_UPDATED, "source_id"])
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": len(table),
+            "sources_not_updated": ", ".join(not_updated) or "none",
+        })
 
     return [consolidated_indicators, consolidated_sources]

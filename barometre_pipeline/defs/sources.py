@@ -1,10 +1,13 @@
-"""Asset factory: one raw and one staging asset per source manifest (plus weighting and indicator
-assets for microdata). Adding a manifest under data/sources adds its assets; no code changes."""
+"""Asset factory: per source manifest, a raw and a staging multi-asset (each with its side tables as
+declared outputs), plus weighting and indicator assets for microdata. Adding a manifest under
+data/sources adds its assets; no code changes.
+
+Every warehouse table is one asset (see ``keys.table_of``) and every table an asset reads is one of
+its declared upstream assets, so the graph in the UI is the data flow.
+"""
 
 
-import json
 from collections import Counter
-from dataclasses import asdict
 
 import dagster as dg
 import pandas as pd
@@ -12,31 +15,38 @@ from dagster_duckdb import DuckDBResource
 
 from barometre_pipeline.calibration.population_margins import margins_for
 from barometre_pipeline.calibration.raked_weights import raked_weights
+from barometre_pipeline.defs.code_versions import code_version
+from barometre_pipeline.defs.keys import (
+    CATALOGUE,
+    CODEBOOK,
+    REFERENCE,
+    indicators_key,
+    raw_files_key,
+    raw_key,
+    raw_status_key,
+    read_rejects_key,
+    rejects_key,
+    row_counts_key,
+    source_files_key,
+    staging_key,
+    table_of,
+    weighting_key,
+)
 from barometre_pipeline.defs.resources import WAREHOUSE_POOL, BarometrePaths
 from barometre_pipeline.indicators.catalogue import load_catalogue
 from barometre_pipeline.indicators.microdata_indicators import estimate_source_indicators
 from barometre_pipeline.sources.aggregates import stage_aggregates
-from barometre_pipeline.sources.ingest import common_decimal, read_raw_source
+from barometre_pipeline.sources.ingest import RawSource, common_decimal, read_raw_source
 from barometre_pipeline.sources.manifest import Manifest
 from barometre_pipeline.staging.codebook import load_codebook
-from barometre_pipeline.staging.microdata import REJECT_COLUMNS, rejected_row_count, stage_microdata
-from barometre_pipeline.warehouse import replace_source_rows, replace_table, table_exists
+from barometre_pipeline.staging.microdata import rejected_row_count, stage_microdata
+from barometre_pipeline.vocabulary import REJECT_COLUMNS
+from barometre_pipeline.warehouse import read_table, replace_table, table_exists
 
-
-def raw_key(manifest: Manifest) -> dg.AssetKey:
-    return dg.AssetKey(["raw", manifest.id])
-
-
-def staging_key(manifest: Manifest) -> dg.AssetKey:
-    return dg.AssetKey(["staging", manifest.id])
-
-
-def weighting_key(manifest: Manifest) -> dg.AssetKey:
-    return dg.AssetKey(["weighting", manifest.id])
-
-
-def indicators_key(manifest: Manifest) -> dg.AssetKey:
-    return dg.AssetKey(["indicators", manifest.id])
+# Published metadata marks a source whose latest files could not be read: its figures (if any)
+# come from the last files that could.
+UPDATED = "updated"
+NOT_UPDATED = "not_updated"
 
 
 def _provenance_metadata(manifest: Manifest) -> dict[str, object]:
@@ -50,7 +60,7 @@ def _provenance_metadata(manifest: Manifest) -> dict[str, object]:
         "url": dg.MetadataValue.url(p.url) if p.url else "",
         "synthetic": p.synthetic,
         "quality_flags": ", ".join(p.quality_flags) or "none",
-        "manifest": str(manifest.manifest_path),
+        "manifest": manifest.manifest_path.name if manifest.manifest_path else "",
     }
 
 
@@ -60,95 +70,151 @@ def _top_reasons(rejects: pd.DataFrame, limit: int = 10) -> dict[str, int]:
     return dict(Counter(rejects["reason"].astype(str)).most_common(limit))
 
 
+def _empty_raw() -> pd.DataFrame:
+    return pd.DataFrame({"_source_file": pd.Series(dtype="string"),
+                         "_source_line": pd.Series(dtype="int64")})
+
+
+def _status_row(manifest: Manifest, raw: RawSource, frame: pd.DataFrame,
+                previous_files: str | None) -> pd.DataFrame:
+    readable = raw.error is None
+    return pd.DataFrame([{
+        "source_id": manifest.id,
+        "manifest": manifest.manifest_path.name if manifest.manifest_path else "",
+        "readable": readable,
+        "error": raw.error or "",
+        # Files that fed the tables now in the warehouse: this read's, or the last good read's.
+        "files": raw.files_json() if readable else (previous_files or "[]"),
+        "update_status": UPDATED if readable else NOT_UPDATED,
+        "input_rows": raw.input_rows if readable else 0,
+        "read_rows": len(frame),
+    }])
+
+
 def build_raw_asset(manifest: Manifest) -> dg.AssetsDefinition:
-    @dg.asset(
-        key=raw_key(manifest),
-        group_name="raw",
-        pool=WAREHOUSE_POOL,
-        kinds={"duckdb"},
-        description=f"Raw text of source `{manifest.id}` ({manifest.provenance.title}), as read "
-        f"from `{manifest.files}`; lines that could not be parsed are quarantined.",
-        metadata=_provenance_metadata(manifest),
-    )
-    def _raw(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
-             paths: BarometrePaths) -> dg.MaterializeResult:
-        settings = paths.settings()
-        raw = read_raw_source(manifest, settings.data_dir)
+    deps = [source_files_key(manifest)]
+    common = {"deps": deps, "code_version": code_version("raw"), "kinds": {"duckdb"}}
+    specs = [
+        dg.AssetSpec(raw_key(manifest), group_name="raw", metadata=_provenance_metadata(manifest),
+                     description=f"Raw text of source `{manifest.id}` ({manifest.provenance.title}),"
+                     f" as read from `{manifest.files}`; lines that could not be parsed are "
+                     "quarantined.", **common),
+        dg.AssetSpec(raw_status_key(manifest), group_name="raw",
+                     description=f"Whether `{manifest.id}`'s files could be read, the error naming "
+                     "the file and what it appears to be, and the files (sha256) behind the raw "
+                     "table.", **common),
+        dg.AssetSpec(raw_files_key(manifest), group_name="raw",
+                     description=f"Inventory of `{manifest.id}`'s files: sha256, size, detected "
+                     "encoding, delimiter and decimal mark, rows read.", **common),
+        dg.AssetSpec(read_rejects_key(manifest), group_name="quarantine",
+                     description=f"Lines of `{manifest.id}`'s files that could not be parsed "
+                     "(file, line, masked text, reason).", **common),
+    ]
+
+    @dg.multi_asset(specs=specs, name=f"raw__{manifest.id}", pool=WAREHOUSE_POOL)
+    def _raw(context: dg.AssetExecutionContext, warehouse: DuckDBResource, paths: BarometrePaths):
+        raw = read_raw_source(manifest, paths.settings().data_dir)
         frame = raw.frame
-        if raw.error:
-            context.log.error(raw.error)
-            frame = pd.DataFrame({"_source_file": pd.Series(dtype="string"),
-                                  "_source_line": pd.Series(dtype="int64")})
-        inventory = pd.DataFrame(
-            [{"source_id": manifest.id, **asdict(f)} for f in raw.files]
-            or [{"source_id": manifest.id}]
-        )
-        status = pd.DataFrame([{
-            "source_id": manifest.id, "manifest": str(manifest.manifest_path),
-            "readable": raw.error is None, "error": raw.error or "",
-            "input_rows": raw.input_rows, "read_rows": len(frame),
-            "files": json.dumps([{"path": f.path, "sha256": f.sha256} for f in raw.files]),
-        }])
         with warehouse.get_connection() as con:
-            replace_table(con, f"raw.{manifest.id}", frame)
-            replace_source_rows(con, "quarantine.read_rejects", manifest.id, raw.rejects)
-            replace_source_rows(con, "raw.source_status", manifest.id, status)
-            if raw.files:
-                replace_source_rows(con, "raw.file_inventory", manifest.id, inventory)
-        return dg.MaterializeResult(metadata={
-            "readable": raw.error is None,
-            "error": raw.error or "",
+            had_previous = table_exists(con, table_of(raw_key(manifest)))
+            previous_files = None
+            if raw.error:
+                context.log.error(raw.error)
+                if table_exists(con, table_of(raw_status_key(manifest))):
+                    row = con.execute(f"SELECT files FROM {table_of(raw_status_key(manifest))}"
+                                      ).fetchone()
+                    previous_files = row[0] if row else None
+            if raw.error and had_previous:
+                # Keep the last good read: its figures stay published, marked "non mis à jour".
+                frame = read_table(con, table_of(raw_key(manifest)), limit=0)
+                kept = True
+            else:
+                kept = False
+                if raw.error:
+                    frame = _empty_raw()
+                replace_table(con, table_of(raw_key(manifest)), frame)
+                replace_table(con, table_of(raw_files_key(manifest)), raw.inventory_table())
+                replace_table(con, table_of(read_rejects_key(manifest)), raw.rejects)
+            status = _status_row(manifest, raw, frame, previous_files)
+            replace_table(con, table_of(raw_status_key(manifest)), status)
+        outcome = {"readable": raw.error is None, "error": raw.error or "",
+                   "kept_previous_read": kept}
+        yield dg.MaterializeResult(asset_key=raw_key(manifest), metadata={
+            **outcome,
             "files": dg.MetadataValue.md("\n".join(
                 f"- `{f.path}` sha256 `{f.sha256[:16]}…` {f.size_bytes} bytes, {f.encoding}, "
                 f"delimiter {f.delimiter!r}, decimal {f.decimal!r}, {f.input_rows} rows"
                 for f in raw.files) or "(none)"),
             "input_rows": raw.input_rows,
-            "read_rows": len(frame),
+            "read_rows": len(raw.frame),
             "unparseable_lines": len(raw.rejects),
-            "dagster/row_count": len(frame),
+            "dagster/row_count": len(raw.frame),
         })
+        yield dg.MaterializeResult(asset_key=raw_status_key(manifest), metadata=outcome)
+        yield dg.MaterializeResult(asset_key=raw_files_key(manifest),
+                                   metadata={"dagster/row_count": len(raw.files)})
+        yield dg.MaterializeResult(asset_key=read_rejects_key(manifest),
+                                   metadata={"dagster/row_count": len(raw.rejects)})
 
     return _raw
 
 
+def _empty_staged(manifest: Manifest) -> pd.DataFrame:
+    columns = {"source_id": pd.Series(dtype="string")}
+    if manifest.kind == "microdata":
+        # The join keys later layers use, so an empty source joins to nothing instead of failing.
+        columns |= {"respondent_pid": pd.Series(dtype="string"),
+                    "design_weight": pd.Series(dtype="float64")}
+    return pd.DataFrame(columns)
+
+
+def _empty_rejects() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="string") for c in REJECT_COLUMNS}).astype(
+        {"line": "int64"})
+
+
 def build_staging_asset(manifest: Manifest) -> dg.AssetsDefinition:
-    @dg.asset(
-        key=staging_key(manifest),
-        deps=[raw_key(manifest)],
-        group_name="staging",
-        pool=WAREHOUSE_POOL,
-        kinds={"duckdb", "pandas"},
-        description=(
-            f"Source `{manifest.id}` harmonised to the canonical codebook"
-            + (" (typed, pseudonymised, identifiers and free text dropped, derived variables)"
-               if manifest.kind == "microdata" else " (catalogue codes, proportions 0-1, flags)")
-            + "; failing rows go to quarantine.rejects with their reason."
-        ),
-        metadata=_provenance_metadata(manifest),
-    )
+    upstream = [raw_key(manifest), raw_status_key(manifest), raw_files_key(manifest),
+                read_rejects_key(manifest)]
+    if manifest.kind == "microdata":
+        upstream.append(CODEBOOK)
+    common = {"deps": upstream, "code_version": code_version("staging")}
+    specs = [
+        dg.AssetSpec(
+            staging_key(manifest), group_name="staging", kinds={"duckdb", "pandas"},
+            metadata=_provenance_metadata(manifest),
+            description=(
+                f"Source `{manifest.id}` harmonised to the canonical codebook"
+                + (" (typed, pseudonymised, identifiers and free text dropped, derived variables)"
+                   if manifest.kind == "microdata" else " (catalogue codes, proportions 0-1, flags)")
+                + "; failing rows go to its rejects table with their reason."), **common),
+        dg.AssetSpec(rejects_key(manifest), group_name="quarantine", kinds={"duckdb"},
+                     description=f"Rows of `{manifest.id}` that failed validation: file, line, "
+                     "field, masked value, reason.", **common),
+        dg.AssetSpec(row_counts_key(manifest), group_name="quarantine", kinds={"duckdb"},
+                     description=f"`{manifest.id}`: input rows = staged rows + rejected rows.",
+                     **common),
+    ]
+
+    @dg.multi_asset(specs=specs, name=f"staging__{manifest.id}", pool=WAREHOUSE_POOL)
     def _staging(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
-                 paths: BarometrePaths) -> dg.MaterializeResult:
+                 paths: BarometrePaths):
         settings = paths.settings()
         with warehouse.get_connection() as con:
-            raw = con.execute(f"SELECT * FROM raw.{manifest.id}").df()
+            raw = read_table(con, table_of(raw_key(manifest)))
             status = con.execute(
-                "SELECT readable, error FROM raw.source_status WHERE source_id = ?", [manifest.id]
-            ).fetchone()
+                f"SELECT readable, error FROM {table_of(raw_status_key(manifest))}").fetchone()
             read_rejects = con.execute(
-                "SELECT count(*) FROM quarantine.read_rejects WHERE source_id = ?", [manifest.id]
-            ).fetchone()[0]
+                f"SELECT count(*) FROM {table_of(read_rejects_key(manifest))}").fetchone()[0]
             file_decimals = [row[0] for row in con.execute(
-                "SELECT decimal FROM raw.file_inventory WHERE source_id = ?", [manifest.id]
-            ).fetchall()] if table_exists(con, "raw", "file_inventory") else []
-        readable = bool(status and status[0])
+                f"SELECT decimal FROM {table_of(raw_files_key(manifest))}").fetchall()]
+        has_rows = len(raw) > 0
         for column in raw.columns:
             if column != "_source_line":
                 raw[column] = raw[column].astype("string")
-        if not readable:
+        if not has_rows and not (status and status[0]):
             context.log.error(f"source `{manifest.id}` was not readable: {status[1] if status else ''}")
-            staged = pd.DataFrame({"source_id": pd.Series(dtype="string")})
-            rejects = pd.DataFrame(columns=REJECT_COLUMNS)
-            input_rows = 0
+            staged, rejects, input_rows, read_rejects = _empty_staged(manifest), _empty_rejects(), 0, 0
         elif manifest.kind == "microdata":
             codebook = load_codebook(settings.data_dir / "codebook.yaml")
             decimal = manifest.read.decimal if manifest.read.decimal != "auto" else common_decimal(
@@ -163,26 +229,25 @@ def build_staging_asset(manifest: Manifest) -> dg.AssetsDefinition:
             rejects = pd.DataFrame(reject_rows, columns=[c for c in REJECT_COLUMNS if c != "source_id"])
             rejects.insert(0, "source_id", manifest.id)
             input_rows = len(raw)
-        rejects = rejects.astype({"line": "int64"}) if not rejects.empty else rejects
+        if rejects.empty:
+            rejects = _empty_rejects()
+        rejects = rejects.astype({"line": "int64", "value": "string", "field": "string"})
         rejected_rows = rejected_row_count(rejects)
+        counts = {"input_rows": input_rows + int(read_rejects), "staged_rows": len(staged),
+                  "rejected_rows": rejected_rows + int(read_rejects)}
         with warehouse.get_connection() as con:
-            replace_table(con, f"staging.{manifest.id}", staged)
-            if not rejects.empty:
-                replace_source_rows(con, "quarantine.rejects", manifest.id,
-                                    rejects.astype({"value": "string", "field": "string"}))
-            elif table_exists(con, "quarantine", "rejects"):
-                con.execute("DELETE FROM quarantine.rejects WHERE source_id = ?", [manifest.id])
-            replace_source_rows(con, "quarantine.row_counts", manifest.id, pd.DataFrame([{
-                "source_id": manifest.id, "input_rows": input_rows + int(read_rejects),
-                "staged_rows": len(staged), "rejected_rows": rejected_rows + int(read_rejects),
-            }]))
-        return dg.MaterializeResult(metadata={
-            "input_rows": input_rows + int(read_rejects),
-            "staged_rows": len(staged),
-            "rejected_rows": rejected_rows + int(read_rejects),
+            replace_table(con, table_of(staging_key(manifest)), staged)
+            replace_table(con, table_of(rejects_key(manifest)), rejects)
+            replace_table(con, table_of(row_counts_key(manifest)),
+                          pd.DataFrame([{"source_id": manifest.id, **counts}]))
+        yield dg.MaterializeResult(asset_key=staging_key(manifest), metadata={
+            **counts,
             "reject_reasons": dg.MetadataValue.json(_top_reasons(rejects)),
             "dagster/row_count": len(staged),
         })
+        yield dg.MaterializeResult(asset_key=rejects_key(manifest),
+                                   metadata={"dagster/row_count": len(rejects)})
+        yield dg.MaterializeResult(asset_key=row_counts_key(manifest), metadata=counts)
 
     return _staging
 
@@ -190,18 +255,18 @@ def build_staging_asset(manifest: Manifest) -> dg.AssetsDefinition:
 def build_weighting_asset(manifest: Manifest) -> dg.AssetsDefinition:
     @dg.asset(
         key=weighting_key(manifest),
-        deps=[staging_key(manifest)],
+        deps=[staging_key(manifest), REFERENCE],
         group_name="weighting",
         pool=WAREHOUSE_POOL,
         kinds={"duckdb"},
+        code_version=code_version("weighting"),
         description=f"Final weights of `{manifest.id}`: design weights raked to the territory's "
         "population margins (with trimming), or design weights where no margins exist.",
     )
-    def _weighting(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
-                   paths: BarometrePaths) -> dg.MaterializeResult:
+    def _weighting(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.MaterializeResult:
         settings = paths.settings()
         with warehouse.get_connection() as con:
-            staged = con.execute(f"SELECT * FROM staging.{manifest.id}").df()
+            staged = read_table(con, table_of(staging_key(manifest)))
         territory = manifest.constants.get("territory") or manifest.provenance.territory or ""
         margins = margins_for(str(territory), settings.data_dir / "reference") if len(staged) else None
         if staged.empty or "design_weight" not in staged:
@@ -209,7 +274,7 @@ def build_weighting_asset(manifest: Manifest) -> dg.AssetsDefinition:
                                    "design_weight": pd.Series(dtype="float64")})
         outcome = raked_weights(staged, margins)
         with warehouse.get_connection() as con:
-            replace_table(con, f"weighting.{manifest.id}", outcome.weights)
+            replace_table(con, table_of(weighting_key(manifest)), outcome.weights)
         metadata = {k: (dg.MetadataValue.json(v) if isinstance(v, dict | list) else v)
                     for k, v in outcome.metadata.items()}
         metadata["dagster/row_count"] = len(outcome.weights)
@@ -218,47 +283,65 @@ def build_weighting_asset(manifest: Manifest) -> dg.AssetsDefinition:
     return _weighting
 
 
-def weighted_relation(source_id: str) -> str:
-    return (f"(SELECT s.*, w.final_weight FROM staging.{source_id} AS s "
-            f"JOIN weighting.{source_id} AS w USING (respondent_pid))")
+def weighted_relation(manifest: Manifest) -> str:
+    """Staged respondents with their final weight (reads staging/<id> and weighting/<id>)."""
+    return (f"(SELECT s.*, w.final_weight FROM {table_of(staging_key(manifest))} AS s "
+            f"JOIN {table_of(weighting_key(manifest))} AS w USING (respondent_pid))")
+
+
+def weighted_deps(manifest: Manifest) -> list[dg.AssetKey]:
+    return [staging_key(manifest), weighting_key(manifest)]
 
 
 def build_indicators_asset(manifest: Manifest) -> dg.AssetsDefinition:
     @dg.asset(
         key=indicators_key(manifest),
-        deps=[weighting_key(manifest)],
+        deps=[*weighted_deps(manifest), CATALOGUE],
         group_name="indicators",
         pool=WAREHOUSE_POOL,
         kinds={"duckdb"},
+        code_version=code_version("indicators"),
         description=f"Catalogue indicators estimated from `{manifest.id}`: weighted proportions "
         "with Taylor-linearised standard errors (strata, school PSUs) and 95 % intervals, "
         "before publication rules.",
     )
-    def _indicators(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
-                    paths: BarometrePaths) -> dg.MaterializeResult:
+    def _indicators(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.MaterializeResult:
         settings = paths.settings()
         catalogue = load_catalogue(settings.data_dir / "indicators.yaml")
+        table = pd.DataFrame()
         with warehouse.get_connection() as con:
-            rows = con.execute(f"SELECT count(*) FROM weighting.{manifest.id}").fetchone()[0]
+            rows = con.execute(f"SELECT count(*) FROM {weighted_relation(manifest)}").fetchone()[0]
             if rows:
                 table = estimate_source_indicators(
-                    con, weighted_relation(manifest.id), catalogue,
+                    con, weighted_relation(manifest), catalogue,
                     ci_method=catalogue.publication.get("ci_method", "beta"),
                     confidence=float(catalogue.publication.get("confidence", 0.95)),
                 )
+            if table.empty:
+                table = pd.DataFrame({"source_id": pd.Series(dtype="string")})
             else:
-                table = pd.DataFrame()
-            table.insert(0, "source_id", manifest.id) if not table.empty else None
-            replace_table(con, f"indicators.{manifest.id}", table if not table.empty else
-                          pd.DataFrame({"source_id": pd.Series(dtype="string")}))
-        codes = sorted(table["indicator_code"].unique()) if not table.empty else []
+                table.insert(0, "source_id", manifest.id)
+            replace_table(con, table_of(indicators_key(manifest)), table)
+        codes = sorted(table["indicator_code"].unique()) if "indicator_code" in table else []
         return dg.MaterializeResult(metadata={
             "indicators": len(codes),
             "indicator_codes": ", ".join(codes),
-            "dagster/row_count": len(table),
+            "dagster/row_count": len(table) if codes else 0,
         })
 
     return _indicators
+
+
+def source_status(con, manifest: Manifest) -> dict[str, object]:
+    """The source's `raw/status/<id>` row as a dict (readable, error, files, update_status...)."""
+    frame = read_table(con, table_of(raw_status_key(manifest)))
+    return frame.iloc[0].to_dict() if len(frame) else {}
+
+
+def staged_row_count(con, manifest: Manifest) -> int:
+    """Rows staged for the source (from `quarantine/row_counts/<id>`)."""
+    row = con.execute(f"SELECT staged_rows FROM {table_of(row_counts_key(manifest))}").fetchone()
+    return int(row[0]) if row else 0
 
 
 def build_source_assets(manifests: list[Manifest]) -> list[dg.AssetsDefinition]:
@@ -268,3 +351,4 @@ def build_source_assets(manifests: list[Manifest]) -> list[dg.AssetsDefinition]:
         if manifest.kind == "microdata":
             assets += [build_weighting_asset(manifest), build_indicators_asset(manifest)]
     return assets
+

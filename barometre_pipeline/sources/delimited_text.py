@@ -136,6 +136,37 @@ def sniff_delimiter(sample_text: str) -> str:
     return chosen
 
 
+DELIMITER_NAMES = {";": "semicolon", ",": "comma", "\t": "tab", "|": "pipe"}
+
+
+def delimiter_name(delimiter: str | None) -> str:
+    return DELIMITER_NAMES.get(delimiter or "", repr(delimiter))
+
+
+def _modal_width(sample_text: str, delimiter: str) -> int:
+    counts = [len(r.fields) for r in _sample_records(sample_text, delimiter)[:50] if r.fields]
+    return max(set(counts), key=counts.count) if counts else 0
+
+
+def _check_declared_delimiter(path: Path, sample_text: str, declared: str) -> None:
+    """A declared delimiter that leaves (nearly) every line in one piece while another candidate
+    splits it into columns is a wrong manifest or a re-saved file: say which one the file uses,
+    instead of letting staging report "required column not found"."""
+    declared_width = _modal_width(sample_text, declared)
+    sniffed = sniff_delimiter(sample_text)
+    if sniffed == declared:
+        return
+    sniffed_width = _modal_width(sample_text, sniffed)
+    if sniffed_width >= 2 and declared_width * 2 <= sniffed_width:
+        raise SourceReadError(
+            path,
+            f"{path}: the declared delimiter {declared!r} ({delimiter_name(declared)}, "
+            f"`read.delimiter`) splits lines into {declared_width} field(s), but the file appears "
+            f"to be {delimiter_name(sniffed)}-delimited ({sniffed!r} gives {sniffed_width} fields "
+            f"per line); set `read.delimiter: {sniffed!r}` (or `auto`) if this is the new format",
+        )
+
+
 def _looks_like_header(fields: Sequence[str], widest: int) -> bool:
     filled = [f.strip() for f in fields if f.strip()]
     if len(filled) < 2 or len(filled) < 0.5 * widest:
@@ -280,6 +311,7 @@ def read_delimited(
         delimiter = "\t" if fmt == "tsv" else sniff_delimiter(sample_text)
     else:
         delimiter = normalise_delimiter(path, options.delimiter)
+        _check_declared_delimiter(path, sample_text, delimiter)
 
     records = _sample_records(sample_text, delimiter)
     header_index, header = _find_header(path, records, options)

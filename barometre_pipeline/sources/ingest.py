@@ -1,23 +1,36 @@
 """Raw layer: read every file a manifest declares, as text, with an inventory of what was read.
 
 A file that cannot be read at all does not stop the other sources: the source is quarantined with a
-message naming the file (``RawSource.error``), its rows count as zero and the raw asset's check fails.
+message naming the file and saying what the file appears to be (encoding, delimiter) when that
+differs from the manifest (``RawSource.error``); its rows count as zero and its `readable` check
+fails. Messages name files relative to the data dir, so no local path reaches a published table.
 """
 
 from __future__ import annotations
 
-import hashlib
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from barometre_pipeline.sources.manifest import Manifest, ManifestError, source_files
+from barometre_pipeline.sources.delimited_text import (
+    delimiter_name,
+    normalise_delimiter,
+    sniff_delimiter,
+)
+from barometre_pipeline.sources.encoding import decode_source
+from barometre_pipeline.sources.fingerprint import file_sha256
+from barometre_pipeline.sources.manifest import Manifest, ManifestError, ReadOptions, source_files
 from barometre_pipeline.sources.readers import ReadResult, SourceReadError, read_source_file
 from barometre_pipeline.staging.pii import mask_identifiers
+from barometre_pipeline.vocabulary import REJECT_COLUMNS
 
-READ_REJECT_COLUMNS = ["source_id", "file", "line", "field", "value", "reason"]
+# Enough lines to tell the delimiter (the readers sniff the same amount).
+_SAMPLE_BYTES = 256 * 1024
+
+__all__ = ["FileInventory", "RawSource", "common_decimal", "file_sha256", "read_raw_source"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,16 @@ class RawSource:
     def decimal(self) -> str:
         return common_decimal(f.decimal for f in self.files)
 
+    def inventory_table(self) -> pd.DataFrame:
+        """One row per file read (path, sha256, size, encoding, delimiter, decimal, rows)."""
+        columns = list(FileInventory.__dataclass_fields__)
+        return pd.DataFrame([asdict(f) for f in self.files], columns=columns).astype(
+            {"input_rows": "int64", "read_rows": "int64", "rejected_rows": "int64",
+             "size_bytes": "int64"})
+
+    def files_json(self) -> str:
+        return json.dumps([{"path": f.path, "sha256": f.sha256} for f in self.files])
+
 
 def common_decimal(decimals: Iterable[str | None]) -> str:
     """The decimal separator every file of a source agrees on; "." when they disagree."""
@@ -56,25 +79,51 @@ def common_decimal(decimals: Iterable[str | None]) -> str:
     return found.pop() if len(found) == 1 else "."
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _relative(path: Path, data_dir: Path) -> str:
     try:
         return str(path.relative_to(data_dir))
     except ValueError:
-        return str(path)
+        return path.name
 
 
-def _empty_rejects() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="string") for c in READ_REJECT_COLUMNS}).astype(
+def _without_local_paths(message: str, data_dir: Path) -> str:
+    """Read errors name files by absolute path; published tables must not."""
+    return message.replace(f"{data_dir}/", "").replace(str(data_dir), "<data dir>")
+
+
+def empty_rejects() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="string") for c in REJECT_COLUMNS}).astype(
         {"line": "int64"}
     )
+
+
+def appearance(path: Path, options: ReadOptions) -> str:
+    """What the file appears to be, where it differs from what the manifest declares:
+    e.g. "the file appears to be cp1252-encoded and comma-delimited (declared: utf-8-sig, ';')".
+    Empty when detection finds nothing different or nothing at all."""
+    try:
+        raw = path.read_bytes()
+        decoded = decode_source(path, raw, "auto")
+    except (OSError, SourceReadError):
+        return ""
+    sample = decoded.utf8[:_SAMPLE_BYTES].decode("utf-8", errors="ignore")
+    encoding = decoded.encoding
+    delimiter = sniff_delimiter(sample)
+    declared_encoding = options.encoding.strip().lower()
+    declared_delimiter = options.delimiter.strip().lower()
+    if declared_delimiter != "auto":
+        try:
+            declared_delimiter = normalise_delimiter(path, options.delimiter)
+        except SourceReadError:
+            pass
+    encoding_differs = declared_encoding not in {"auto", encoding} and not (
+        {declared_encoding, encoding} <= {"utf-8", "utf-8-sig", "utf8"})
+    delimiter_differs = declared_delimiter not in {"auto", delimiter}
+    if not (encoding_differs or delimiter_differs):
+        return ""
+    return (f"the file appears to be {encoding}-encoded and {delimiter_name(delimiter)}-delimited "
+            f"({delimiter!r}), while the manifest declares encoding {options.encoding!r} and "
+            f"delimiter {options.delimiter!r} (`read.encoding`, `read.delimiter`)")
 
 
 def read_raw_source(manifest: Manifest, data_dir: Path) -> RawSource:
@@ -82,7 +131,8 @@ def read_raw_source(manifest: Manifest, data_dir: Path) -> RawSource:
     try:
         paths = source_files(manifest, data_dir)
     except ManifestError as exc:
-        return RawSource(manifest, pd.DataFrame(), _empty_rejects(), error=str(exc))
+        return RawSource(manifest, pd.DataFrame(), empty_rejects(),
+                         error=_without_local_paths(str(exc), data_dir))
 
     frames: list[pd.DataFrame] = []
     rejects: list[pd.DataFrame] = []
@@ -92,8 +142,10 @@ def read_raw_source(manifest: Manifest, data_dir: Path) -> RawSource:
         try:
             result: ReadResult = read_source_file(path, manifest.read, display_name=name)
         except SourceReadError as exc:
-            return RawSource(manifest, pd.DataFrame(), _empty_rejects(), inventory,
-                             error=f"source `{manifest.id}`: {exc}")
+            seen = appearance(path, manifest.read)
+            message = f"source `{manifest.id}`: {exc}" + (f" — {seen}" if seen else "")
+            return RawSource(manifest, pd.DataFrame(), empty_rejects(), inventory,
+                             error=_without_local_paths(message, data_dir))
         frames.append(result.frame)
         if result.rejects:
             rejects.append(pd.DataFrame(
@@ -115,5 +167,5 @@ def read_raw_source(manifest: Manifest, data_dir: Path) -> RawSource:
             rejected_rows=len(result.rejects),
         ))
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    reject_table = pd.concat(rejects, ignore_index=True) if rejects else _empty_rejects()
-    return RawSource(manifest, frame, reject_table[READ_REJECT_COLUMNS], inventory)
+    reject_table = pd.concat(rejects, ignore_index=True) if rejects else empty_rejects()
+    return RawSource(manifest, frame, reject_table[list(REJECT_COLUMNS)], inventory)

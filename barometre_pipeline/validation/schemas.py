@@ -98,7 +98,9 @@ def source_indicators_schema() -> pa.DataFrameSchema:
             "indicator_code": pa.Column(str, nullable=False),
             "estimate": pa.Column(float, nullable=False, checks=pa.Check.in_range(0, 1)),
             "se": pa.Column(float, nullable=True, checks=pa.Check.ge(0)),
-            "df": pa.Column(nullable=False, checks=pa.Check.gt(0)),
+            # A domain held by a single PSU per stratum has no degrees of freedom (df = 0): its
+            # estimate exists but cannot be published; the publication rules withhold it.
+            "df": pa.Column(nullable=False, checks=pa.Check.ge(0)),
             "n_unweighted": pa.Column(nullable=False, checks=pa.Check.gt(0)),
         },
         checks=[
