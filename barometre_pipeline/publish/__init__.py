@@ -1,5 +1,5 @@
 """Publication layer: export contract, atomic Parquet datasets, data dictionary, CSV bundles and
-the static dashboard. No Dagster import here: the assets in ``barometre_pipeline.defs`` call these
+the static site (``publish.site``). No Dagster import here: the assets in ``barometre_pipeline.defs`` call these
 functions with the export dir from their resource.
 """
 
@@ -12,7 +12,6 @@ from barometre_pipeline.publish.contract import (
     schema_fingerprint,
 )
 from barometre_pipeline.publish.csv_bundle import write_csv_bundles
-from barometre_pipeline.publish.dashboard import render_dashboard, write_dashboard
 from barometre_pipeline.publish.dictionary import build_data_dictionary, write_data_dictionary
 from barometre_pipeline.publish.parquet_export import write_indicators, write_parquet_dataset
 
@@ -23,10 +22,8 @@ __all__ = [
     "build_provenance",
     "conform_to_contract",
     "publish_atomically",
-    "render_dashboard",
     "schema_fingerprint",
     "write_csv_bundles",
-    "write_dashboard",
     "write_data_dictionary",
     "write_file_atomically",
     "write_indicators",
