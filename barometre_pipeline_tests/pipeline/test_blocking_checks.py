@@ -94,7 +94,7 @@ def _exports(run: PipelineRun) -> set[str]:
 def test_the_good_run_publishes_and_passes_every_check(runs):
     assert runs.good.result.success
     assert _exports(runs.good) >= {"exports/indicators_parquet", "exports/csv_bundles",
-                                   "exports/dashboard"}
+                                   "exports/site"}
     evaluations = runs.good.result.get_asset_check_evaluations()
     assert evaluations and all(e.passed for e in evaluations)
     assert any(key.startswith(".versions/indicators/") for key in runs.published)

@@ -97,7 +97,8 @@ def _published_files(export_dir: Path) -> dict[str, bytes]:
         with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as archive:
             for member in archive.namelist():
                 files[f"csv/{path.name}/{member}"] = archive.read(member)
-    files["dashboard/index.html"] = (export_dir / "dashboard" / "index.html").read_bytes()
+    for page in ("index.html", "en/index.html", "assets/data.js"):
+        files[f"site/{page}"] = (export_dir / "site" / page).read_bytes()
     for path in sorted(export_dir.glob("data_dictionary.*")):
         files[path.name] = path.read_bytes()
     return files
