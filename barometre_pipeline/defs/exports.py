@@ -119,16 +119,24 @@ def data_dictionary(paths: BarometrePaths) -> dg.MaterializeResult:
 
 @dg.asset(
     key=dg.AssetKey(["exports", "csv_bundles"]),
-    deps=[EXPORT_INDICATORS, CATALOGUE, CODEBOOK],
+    deps=[EXPORT_INDICATORS, CATALOGUE, CODEBOOK, dg.AssetKey(["exports", "effects_parquet"]),
+          dg.AssetKey(["exports", "comparisons_parquet"]), dg.AssetKey(["exports", "sources_parquet"])],
     group_name="exports",
     kinds={"csv"},
     code_version=code_version("exports"),
     description="One zip per territory (CSV UTF-8 with BOM, `;`, decimal comma, formula-safe) "
-    "with the dictionary and a LISEZMOI, for spreadsheet users.",
+    "with French headers, percentages to 0.1, comparisons, effects, provenance, the dictionary and a "
+    "LISEZMOI, for spreadsheet users.",
 )
 def csv_bundles(paths: BarometrePaths) -> dg.MaterializeResult:
     table = _published_indicators(paths)
-    written = write_csv_bundles(table, paths.settings().export_dir, _dictionary(paths))
+    settings = paths.settings()
+    export_dir = settings.export_dir
+    written = write_csv_bundles(
+        table, export_dir, _dictionary(paths),
+        codebook=yaml.safe_load((settings.data_dir / "codebook.yaml").read_text(encoding="utf-8")),
+        effects=pd.read_parquet(export_dir / "effects"), comparisons=pd.read_parquet(export_dir / "comparisons"),
+        sources=pd.read_parquet(export_dir / "sources"))
     metadata = {"zips": ", ".join(p.name for p in written)}
     if written:
         metadata["path"] = dg.MetadataValue.path(str(written[0].parent))

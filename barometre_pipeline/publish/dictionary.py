@@ -29,14 +29,18 @@ from barometre_pipeline.publish.contract import (
 DICTIONARY_BASENAME = "data_dictionary"
 # Catalogue fields shown on an indicator sheet, in this order (others are kept in "other").
 SHEET_FIELDS: tuple[str, ...] = (
-    "code", "label_fr", "label_en", "theme", "definition_fr", "definition_en", "numerator",
-    "denominator", "unit", "breakdowns", "comparability_group",
+    "code", "label_fr", "label_en", "theme", "definition_fr", "definition_en", "question_fr",
+    "question_qc", "question_en", "population_fr", "population_en", "limits_fr", "limits_en",
+    "numerator", "denominator", "unit", "breakdowns", "comparability_group", "sensitive",
 )
 SHEET_LABELS_FR: dict[str, str] = {
     "code": "Code", "label_fr": "Libellé (fr)", "label_en": "Libellé (en)", "theme": "Thème",
     "definition_fr": "Définition", "definition_en": "Definition (en)", "numerator": "Numérateur",
     "denominator": "Dénominateur (population)", "unit": "Unité", "breakdowns": "Ventilations",
     "comparability_group": "Groupe de comparabilité", "other": "Autres attributs",
+    "question_fr": "Question posée en France", "question_qc": "Question posée au Québec",
+    "question_en": "Question (en)", "population_fr": "Population", "population_en": "Population (en)",
+    "limits_fr": "Limites", "limits_en": "Limits (en)", "sensitive": "Indicateur sensible",
 }
 SOURCE_FAMILY_LABELS: dict[str, tuple[str, str]] = {
     "pilot": ("Enquête pilote du baromètre (données synthétiques à ce stade)", "Barometer pilot survey (synthetic data at this stage)"),
@@ -171,37 +175,62 @@ def render_dictionary_markdown(dictionary: Mapping) -> str:
     return "\n".join(lines)
 
 
-def _html_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+def _html_table(header: Sequence[str], rows: Sequence[Sequence[object]], caption: str = "") -> str:
+    # First cell of each row is its header (screen readers announce it with each value); wide
+    # tables scroll inside their own focusable box so a 390 px phone never scrolls the page.
     head = "".join(f"<th scope=\"col\">{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_text(v))}</td>" for v in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    body = "".join("<tr>" + "".join(
+        (f"<th scope=\"row\">{html.escape(_text(v))}</th>" if i == 0 else f"<td>{html.escape(_text(v))}</td>")
+        for i, v in enumerate(row)) + "</tr>" for row in rows)
+    label = html.escape(caption or header[0])
+    return (f"<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"{label}\"><table>"
+            + (f"<caption>{html.escape(caption)}</caption>" if caption else "")
+            + f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
 
 
 def render_dictionary_html(dictionary: Mapping) -> str:
-    """Self-contained HTML rendering (no external resource), in French."""
+    """Self-contained HTML rendering (no external resource), in French: viewport for phones,
+    header / navigation / main / footer landmarks, a contents list, one sheet per indicator."""
+    sheets = dictionary["indicators"]
     parts = [f"<h1>{html.escape(dictionary['title_fr'])}</h1>",
              f"<p>Version du contrat d'export : <strong>{html.escape(dictionary['contract_version'])}</strong></p>",
              "<ul>" + "".join(f"<li>{html.escape(r)}</li>" for r in dictionary["conventions_fr"]) + "</ul>",
-             "<h2>Jeux de données</h2>"]
+             "<section aria-labelledby=\"datasets\"><h2 id=\"datasets\">Jeux de données</h2>"]
     for name, dataset in dictionary["datasets"].items():
-        parts.append(f"<h3><code>{html.escape(name)}</code></h3>")
+        parts.append(f"<h3 id=\"dataset-{html.escape(name)}\"><code>{html.escape(name)}</code></h3>")
         parts.append(_html_table(["Colonne", "Type", "Description", "Description (en)"],
-                                 [[c["name"], c["type"], c["description_fr"], c["description_en"]] for c in dataset["columns"]]))
-    parts.append("<h2>Codes</h2>")
+                                 [[c["name"], c["type"], c["description_fr"], c["description_en"]] for c in dataset["columns"]],
+                                 f"Colonnes du jeu de données {name}"))
+    parts.append("</section><section aria-labelledby=\"codes\"><h2 id=\"codes\">Codes</h2>")
     for variable, values in dictionary["codes"].items():
         if values:
             parts.append(f"<h3><code>{html.escape(variable)}</code></h3>")
-            parts.append(_html_table(["Code", "Libellé", "Label (en)"], [[code, v["fr"], v["en"]] for code, v in values.items()]))
-    parts.append("<h2>Fiches indicateurs</h2>")
-    for sheet in dictionary["indicators"]:
-        parts.append(f"<h3 id=\"{html.escape(str(sheet.get('code')))}\">{html.escape(str(sheet.get('code')))} — {html.escape(str(sheet.get('label_fr') or ''))}</h3>")
-        parts.append(_html_table(["Champ", "Valeur"], [[SHEET_LABELS_FR[f], v] for f, v in sheet.items() if v not in (None, "", [])]))
-    style = ("body{font-family:system-ui,sans-serif;max-width:70rem;margin:auto;padding:1rem;color:#1a1a1a}"
-             "table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #bbb;padding:.25rem .5rem;"
-             "text-align:left;vertical-align:top}th{background:#eef}")
+            parts.append(_html_table(["Code", "Libellé", "Label (en)"], [[code, v["fr"], v["en"]] for code, v in values.items()],
+                                     f"Codes de {variable}"))
+    parts.append("</section><section aria-labelledby=\"sheets\"><h2 id=\"sheets\">Fiches indicateurs</h2>")
+    for sheet in sheets:
+        code = html.escape(str(sheet.get("code")))
+        parts.append(f"<h3 id=\"{code}\">{code} — {html.escape(str(sheet.get('label_fr') or ''))}</h3>")
+        parts.append(_html_table(["Champ", "Valeur"], [[SHEET_LABELS_FR[f], v] for f, v in sheet.items() if v not in (None, "", [])],
+                                 f"Fiche {sheet.get('code')}"))
+    parts.append("</section>")
+    contents = "".join(
+        f"<li><a href=\"#{html.escape(str(s.get('code')))}\">{html.escape(str(s.get('label_fr') or s.get('code')))}</a></li>" for s in sheets)
+    navigation = ("<nav aria-label=\"Sommaire\"><ul class=\"toc\"><li><a href=\"#datasets\">Jeux de données</a></li>"
+                  "<li><a href=\"#codes\">Codes</a></li><li><a href=\"#sheets\">Fiches indicateurs</a><ul>"
+                  f"{contents}</ul></li></ul></nav>")
+    style = ("body{font-family:system-ui,sans-serif;max-width:70rem;margin:auto;padding:1rem;color:#1a1a1a;line-height:1.45}"
+             "a{color:#0b4f8a}.table-wrap{overflow-x:auto;margin:.5rem 0 1.5rem}"
+             "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:.25rem .5rem;"
+             "text-align:left;vertical-align:top}thead th{background:#e6edf4}tbody th{font-weight:600}"
+             "caption{text-align:left;font-weight:600}.toc ul{columns:2 16rem}"
+             ":focus-visible{outline:3px solid #b35c00;outline-offset:2px}"
+             "@media print{nav{display:none}.table-wrap{overflow:visible}}")
     return ("<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{html.escape(dictionary['title_fr'])}</title><style>{style}</style></head><body>"
-            + "\n".join(parts) + "</body></html>\n")
+            f"<header><p>Baromètre STOP Cyberviolences</p></header>{navigation}<main>"
+            + "\n".join(parts) + "</main><footer><p>Licence Ouverte 2.0 (Etalab).</p></footer></body></html>\n")
 
 
 def dictionary_files(dictionary: Mapping) -> dict[str, bytes]:

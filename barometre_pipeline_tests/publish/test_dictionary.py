@@ -53,3 +53,38 @@ def test_renderings_carry_the_same_content(tmp_path, catalogue):
     written = write_data_dictionary(tmp_path, dictionary)
     assert sorted(p.name for p in written) == ["data_dictionary.html", "data_dictionary.json", "data_dictionary.md"]
     assert json.loads((tmp_path / "data_dictionary.json").read_text(encoding="utf-8")) == json.loads(json.dumps(dictionary))
+
+
+def _shipped_dictionary() -> dict:
+    import yaml
+
+    from barometre_pipeline.indicators.catalogue import load_catalogue
+    from barometre_pipeline.settings import PROJECT_ROOT
+
+    catalogue = load_catalogue(PROJECT_ROOT / "data" / "indicators.yaml")
+    codebook = yaml.safe_load((PROJECT_ROOT / "data" / "codebook.yaml").read_text(encoding="utf-8"))
+    return build_data_dictionary([i.as_dict() for i in catalogue.indicators], codebook=codebook)
+
+
+def test_every_shipped_indicator_has_a_real_definition_and_its_questions():
+    sheets = _shipped_dictionary()["indicators"]
+    assert len(sheets) == 38
+    for sheet in sheets:
+        for field in ("definition_fr", "definition_en"):
+            text = sheet.get(field) or ""
+            # A definition says who is counted over what: more than the label, in a sentence.
+            assert len(text) > len(sheet["label_fr"]) + 20, f"{sheet['code']}: {field} missing or too short: {text!r}"
+        for field in ("question_fr", "question_qc"):
+            assert len(sheet.get(field) or "") >= 15, f"{sheet['code']}: {field} missing or too short"
+        assert sheet["definition_fr"] != sheet["label_fr"] and sheet["definition_en"] != sheet["label_en"]
+
+
+def test_html_dictionary_has_viewport_landmarks_and_a_contents_list():
+    page = render_dictionary_html(_shipped_dictionary())
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    for landmark in ("<header>", '<nav aria-label="Sommaire">', "<main>", "<footer>"):
+        assert landmark in page, landmark
+    assert page.count("<main>") == 1 and '<a href="#CV_ANY">' in page and 'id="CV_ANY"' in page
+    assert '<th scope="row">Définition</th>' in page and "Question posée au Québec" in page
+    # Wide tables scroll in their own focusable region, never the page.
+    assert 'class="table-wrap" tabindex="0" role="region"' in page

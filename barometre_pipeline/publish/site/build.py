@@ -118,11 +118,22 @@ def load_inputs(export_dir: Path, data_dir: Path) -> SiteInputs:
     )
 
 
-def _indicator_entries(catalogue: Mapping) -> dict[str, dict]:
+def _indicator_entries(catalogue: Mapping, synthetic: bool = False) -> dict[str, dict]:
+    """Labels and sheet texts of each indicator; population and limits default from the
+    denominator and the theme when the catalogue does not word them itself."""
     out = {}
     for spec in catalogue.get("indicators") or []:
         entry = {"fr": spec["label_fr"], "en": spec["label_en"], "theme": spec.get("theme", ""),
                  "unit": spec.get("unit", ""), "sensitive": bool(spec.get("sensitive", False))}
+        population = texts.POPULATIONS.get(str(spec.get("denominator", "TRUE")).strip())
+        limits = texts.LIMITS.get(entry["theme"])
+        for language in ("fr", "en"):
+            if population:
+                entry[f"population_{language}"] = population[language][0].upper() + population[language][1:] + "." + texts.POPULATION_NOTE[language]
+            if limits:
+                entry[f"limits_{language}"] = (limits[language]
+                                               + (texts.SENSITIVE_LIMIT[language] if entry["sensitive"] else "")
+                                               + (texts.SYNTHETIC_LIMIT[language] if synthetic else ""))
         entry.update({f: spec[f] for f in SHEET_TEXT_FIELDS if spec.get(f)})
         out[spec["code"]] = entry
     return out
@@ -141,7 +152,8 @@ def build_payload(inputs: SiteInputs) -> dict[str, Any]:
         "effects": payload.effect_rows(inputs.exports.effects),
         "comparisons": payload.comparison_rows(inputs.exports.comparisons),
         "sources": payload.source_entries(inputs.exports.sources, inputs.retrieved),
-        "indicators": _indicator_entries(inputs.catalogue),
+        "indicators": _indicator_entries(
+            inputs.catalogue, synthetic=bool(inputs.exports.sources.get("synthetic", pd.Series(dtype=bool)).fillna(False).any())),
         "dimensions": labels.dimension_values(inputs.codebook),
         "dimensionNames": labels.DIMENSION_NAMES,
         "levels": labels.level_order(inputs.codebook),
@@ -223,6 +235,18 @@ def _sheet_rows(data: dict, code: str) -> list[dict]:
             and all(r[d] == voc.TOTAL for d in dims)]
 
 
+def _breakdown_names(catalogue: Mapping, code: str, language: str) -> str:
+    """The published breakdowns of an indicator in words ("Sexe × Niveau"), not set names."""
+    spec = next(s for s in catalogue["indicators"] if s["code"] == code)
+    sets = catalogue.get("breakdown_sets") or {}
+    names = []
+    for name in spec.get("breakdowns") or catalogue.get("default_breakdowns") or ["total"]:
+        dims = sets.get(name) or []
+        names.append(" × ".join(labels.DIMENSION_NAMES[d][language] for d in dims if d in labels.DIMENSION_NAMES)
+                     or texts.UI[language]["all"])
+    return ", ".join(names)
+
+
 def render_site(inputs: SiteInputs) -> dict[str, bytes]:
     """Relative path -> bytes of every generated file (downloads excluded)."""
     env = _environment()
@@ -245,6 +269,8 @@ def render_site(inputs: SiteInputs) -> dict[str, bytes]:
             files[f"{prefix}fiches/{code}.html"] = env.get_template("sheet.html").render(
                 **context, view=views.SHEETS, root="../" * (depth + 1), here=f"fiches/{code}.html", sub="../",
                 code=code, entry=entry, figures=_sheet_rows(data, code),
+                source_ids=sorted({r["s"] for r in data["rows"] if r["i"] == code}),
+                breakdowns=_breakdown_names(inputs.catalogue, code, language),
                 spec=next(s for s in inputs.catalogue["indicators"] if s["code"] == code),
                 reasons=data["reasons"], dims=data["dimensions"]).encode("utf-8")
     script = "window.BAROMETRE = " + json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + ";\n"

@@ -203,3 +203,43 @@ HELP_LINES: dict[str, dict[str, str]] = {
     "9-8-8": {"fr": "ligne d'aide en cas de crise suicidaire (Canada), appel ou texto, 24 h sur 24",
               "en": "suicide crisis helpline (Canada), call or text, 24/7"},
 }
+
+# Who an indicator is about, by its catalogue denominator (a sheet's "Population" unless the
+# catalogue gives population_fr / population_en).
+_ALL = {"fr": "tous les élèves répondants de l'enquête pilote (académie d'Orléans-Tours : de la 6e à la terminale ; Québec : secondaire 1 à 5)",
+        "en": "all pupils answering the pilot survey (Orléans-Tours: grade 6 to 12; Quebec: secondary 1 to 5)"}
+POPULATIONS: dict[str, dict[str, str]] = {
+    "TRUE": _ALL,
+    "cv_any": {"fr": "élèves victimes d'au moins une cyberviolence sur la période de référence",
+               "en": "pupils who experienced at least one form of cyberviolence over the reference period"},
+    "NOT cv_any": {"fr": "élèves n'ayant subi aucune cyberviolence sur la période de référence",
+                   "en": "pupils who experienced no cyberviolence over the reference period"},
+    "prevention_session": {"fr": "élèves ayant suivi une séance de prévention cette année",
+                           "en": "pupils who attended a prevention session this year"},
+    "NOT prevention_session": {"fr": "élèves n'ayant suivi aucune séance de prévention cette année",
+                               "en": "pupils who attended no prevention session this year"},
+}
+POPULATION_NOTE = {"fr": " Les élèves qui n'ont pas répondu à la question sont hors du champ (ils ne comptent pas comme « non »).",
+                   "en": " Pupils who did not answer the question are out of scope (they do not count as 'no')."}
+
+# Limits by catalogue theme (a sheet's "Limits" unless the catalogue gives limits_fr / limits_en).
+LIMITS: dict[str, dict[str, str]] = {
+    "prevalence": {"fr": "Déclaratif. La période de référence diffère entre la France (année scolaire en cours) et le Québec (12 derniers mois) : comparer les deux territoires avec prudence.",
+                   "en": "Self-reported. The reference period differs between France (current school year) and Quebec (last 12 months): compare the two territories with care."},
+    "items": {"fr": "Déclaratif ; une même situation peut relever de plusieurs formes. Période de référence différente entre la France et le Québec.",
+              "en": "Self-reported; one situation can fall under several forms. Reference period differs between France and Quebec."},
+    "exposure": {"fr": "Déclaratif ; le harcèlement en présentiel n'est pas défini au répondant par une liste de faits.",
+                 "en": "Self-reported; in-person bullying is not defined to the respondent by a list of acts."},
+    "vectors": {"fr": "Question posée aux seules victimes : effectifs plus petits et intervalles plus larges. Plusieurs réponses possibles : les parts ne s'additionnent pas.",
+                "en": "Asked of victims only: smaller samples and wider intervals. Several answers possible: shares do not add up."},
+    "impact": {"fr": "Mesure à un moment donné : un écart entre victimes et non-victimes est une association, pas la preuve que la cyberviolence en est la cause. L'OMS-5 mesure le bien-être, ce n'est pas un diagnostic.",
+               "en": "Measured at one point in time: a gap between victims and non-victims is an association, not proof that cyberviolence causes it. WHO-5 measures wellbeing; it is not a diagnosis."},
+    "help": {"fr": "Déclaratif ; les questions sur le fait d'en parler sont posées aux seules victimes (effectifs plus petits).",
+             "en": "Self-reported; questions on telling someone are asked of victims only (smaller samples)."},
+    "prevention": {"fr": "Les élèves et les établissements qui suivent une séance de prévention ne sont pas tirés au sort : un écart est une association, pas un effet de la prévention.",
+                   "en": "Pupils and schools attending prevention are not randomised: a gap is an association, not an effect of prevention."},
+}
+SENSITIVE_LIMIT = {"fr": " Indicateur sensible : règle de publication renforcée, jamais publié pour un établissement.",
+                   "en": " Sensitive indicator: stricter publication rule, never published for a school."}
+SYNTHETIC_LIMIT = {"fr": " À ce stade, les réponses du pilote sont synthétiques (simulées).",
+                   "en": " At this stage, the pilot answers are synthetic (simulated)."}
