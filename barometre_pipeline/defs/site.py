@@ -22,6 +22,8 @@ SITE_INPUTS = [
     dg.AssetKey(["exports", "sources_parquet"]),
     dg.AssetKey(["exports", "csv_bundles"]),
     dg.AssetKey(["exports", "data_dictionary"]),
+    # The site links (and ships) the analytical report PDFs, so it is built after them.
+    dg.AssetKey(["report", "analytical_reports"]),
     CATALOGUE,
     CODEBOOK,
     REFERENCE,

@@ -175,6 +175,12 @@
 
   function narrow(container) { return (container.clientWidth || 600) < 520; }
 
+  // Vega does not wrap titles: split them into lines that fit the chart's width.
+  function axisTitle(text, container) {
+    var lines = wrap(text, Math.max(200, (container.clientWidth || 600) - 40));
+    return lines.length > 1 ? lines : text;
+  }
+
   function labelWidth(container) {
     var width = container.clientWidth || 600;
     return width < 520 ? Math.round(width * 0.42) : Math.min(260, Math.round(width * 0.34));
@@ -204,7 +210,7 @@
       };
     });
     var x = { type: "quantitative", scale: { domain: [0, opts.max] },
-      axis: { format: ".0%", title: T.axis_percent, grid: true, tickCount: narrow(container) ? 3 : 5, titlePadding: 8 } };
+      axis: { format: ".0%", title: axisTitle(T.axis_percent, container), grid: true, tickCount: narrow(container) ? 3 : 5, titlePadding: 8 } };
     var y = { field: "label", type: "nominal", sort: { field: "order", op: "min" },
       axis: { title: null, labelExpr: "split(datum.label, '\\n')", labelFontSize: 12, labelPadding: 6 } };
     return {
@@ -245,7 +251,7 @@
     var hi = Math.max.apply(null, values.map(function (v) { return v.hi !== null ? v.hi : v.e; }).concat(isRatio ? [1.25] : [0.05]));
     var domain = isRatio ? [Math.max(0.05, lo / 1.15), hi * 1.6] : [Math.floor((lo - 0.02) * 20) / 20, Math.ceil((hi + 0.06) * 20) / 20];
     var x = { type: "quantitative", scale: isRatio ? { type: "log", domain: domain } : { domain: domain, zero: false },
-      axis: { title: isRatio ? T.axis_or : T.axis_points, grid: true, tickCount: narrow(container) ? 3 : 5, format: isRatio ? "~g" : "+.0%", titlePadding: 8 } };
+      axis: { title: axisTitle(isRatio ? T.axis_or : T.axis_points, container), grid: true, tickCount: narrow(container) ? 3 : 5, format: isRatio ? "~g" : "+.0%", titlePadding: 8 } };
     return {
       width: "container",
       height: { step: Math.max(30, 15 * lines + 14) },
@@ -725,7 +731,7 @@
     spec.layer.forEach(function (layer) {
       if (layer.encoding && layer.encoding.x) {
         layer.encoding.x.scale = { domain: [0, max] };
-        layer.encoding.x.axis = { title: T.axis_percent, format: ".0%", grid: true, tickCount: 5 };
+        layer.encoding.x.axis = { title: axisTitle(T.axis_percent, container), format: ".0%", grid: true, tickCount: narrow(container) ? 3 : 5 };
       }
     });
     spec.layer.shift(); // no zero reference line for levels
