@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -60,7 +61,9 @@ class _ProgressHandler(logging.Handler):
         if line is None and record.levelno >= logging.ERROR and _event(record) is None:
             line = f"error: {record.getMessage()}"
         if line:
-            self.stream.write(f"barometre: {line}\n")
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S +0000", time.gmtime(record.created))
+            level = "ERROR" if "FAILED" in line or line.startswith("error") else "INFO"
+            self.stream.write(f"{stamp} - barometre - {level} - {line}\n")
             self.stream.flush()
 
 

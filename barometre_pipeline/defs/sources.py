@@ -14,7 +14,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from barometre_pipeline.calibration.population_margins import margins_for
-from barometre_pipeline.calibration.raked_weights import raked_weights
+from barometre_pipeline.calibration.raked_weights import raked_weights, weighting_columns
 from barometre_pipeline.defs.code_versions import code_version
 from barometre_pipeline.defs.keys import (
     CATALOGUE,
@@ -40,6 +40,7 @@ from barometre_pipeline.sources.ingest import RawSource, common_decimal, read_ra
 from barometre_pipeline.sources.manifest import Manifest
 from barometre_pipeline.staging.codebook import load_codebook
 from barometre_pipeline.staging.microdata import rejected_row_count, stage_microdata
+from barometre_pipeline.staging.microdata_sql import stage_microdata_sql, staging_engine
 from barometre_pipeline.vocabulary import REJECT_COLUMNS
 from barometre_pipeline.warehouse import read_table, replace_table, table_exists
 
@@ -200,15 +201,21 @@ def build_staging_asset(manifest: Manifest) -> dg.AssetsDefinition:
     def _staging(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
                  paths: BarometrePaths):
         settings = paths.settings()
+        # Microdata are staged inside DuckDB (staging.microdata_sql): their rows are not loaded
+        # into pandas here, only the column names (the reference path loads them itself).
+        in_warehouse = manifest.kind == "microdata" and staging_engine() == "sql"
         with warehouse.get_connection() as con:
-            raw = read_table(con, table_of(raw_key(manifest)))
+            raw = read_table(con, table_of(raw_key(manifest)), limit=0 if in_warehouse else None)
+            raw_rows = con.execute(
+                f"SELECT count(*) FROM {table_of(raw_key(manifest))}").fetchall()[0][0]
             status = con.execute(
                 f"SELECT readable, error FROM {table_of(raw_status_key(manifest))}").fetchone()
             read_rejects = con.execute(
                 f"SELECT count(*) FROM {table_of(read_rejects_key(manifest))}").fetchone()[0]
             file_decimals = [row[0] for row in con.execute(
                 f"SELECT decimal FROM {table_of(raw_files_key(manifest))}").fetchall()]
-        has_rows = len(raw) > 0
+        has_rows = raw_rows > 0
+        staged_rows = None
         for column in raw.columns:
             if column != "_source_line":
                 raw[column] = raw[column].astype("string")
@@ -219,11 +226,21 @@ def build_staging_asset(manifest: Manifest) -> dg.AssetsDefinition:
             codebook = load_codebook(settings.data_dir / "codebook.yaml")
             decimal = manifest.read.decimal if manifest.read.decimal != "auto" else common_decimal(
                 file_decimals)
-            result = stage_microdata(
-                raw, manifest, codebook, pseudonym_key=settings.require_pseudonym_key(),
-                decimal=decimal, thousands=manifest.read.thousands,
-            )
-            staged, rejects, input_rows = result.staged, result.rejects, result.input_rows
+            if in_warehouse:
+                with warehouse.get_connection() as con:
+                    fast = stage_microdata_sql(
+                        con, table_of(raw_key(manifest)), manifest, codebook,
+                        pseudonym_key=settings.require_pseudonym_key(),
+                        target=table_of(staging_key(manifest)), decimal=decimal,
+                        thousands=manifest.read.thousands)
+                staged, rejects, input_rows = None, fast.rejects, fast.input_rows
+                staged_rows = fast.staged_rows
+            else:
+                result = stage_microdata(
+                    raw, manifest, codebook, pseudonym_key=settings.require_pseudonym_key(),
+                    decimal=decimal, thousands=manifest.read.thousands,
+                )
+                staged, rejects, input_rows = result.staged, result.rejects, result.input_rows
         else:
             staged, reject_rows = stage_aggregates(raw, manifest)
             rejects = pd.DataFrame(reject_rows, columns=[c for c in REJECT_COLUMNS if c != "source_id"])
@@ -233,17 +250,19 @@ def build_staging_asset(manifest: Manifest) -> dg.AssetsDefinition:
             rejects = _empty_rejects()
         rejects = rejects.astype({"line": "int64", "value": "string", "field": "string"})
         rejected_rows = rejected_row_count(rejects)
-        counts = {"input_rows": input_rows + int(read_rejects), "staged_rows": len(staged),
+        staged_rows = len(staged) if staged is not None else staged_rows
+        counts = {"input_rows": input_rows + int(read_rejects), "staged_rows": staged_rows,
                   "rejected_rows": rejected_rows + int(read_rejects)}
         with warehouse.get_connection() as con:
-            replace_table(con, table_of(staging_key(manifest)), staged)
+            if staged is not None:
+                replace_table(con, table_of(staging_key(manifest)), staged)
             replace_table(con, table_of(rejects_key(manifest)), rejects)
             replace_table(con, table_of(row_counts_key(manifest)),
                           pd.DataFrame([{"source_id": manifest.id, **counts}]))
         yield dg.MaterializeResult(asset_key=staging_key(manifest), metadata={
             **counts,
             "reject_reasons": dg.MetadataValue.json(_top_reasons(rejects)),
-            "dagster/row_count": len(staged),
+            "dagster/row_count": staged_rows,
         })
         yield dg.MaterializeResult(asset_key=rejects_key(manifest),
                                    metadata={"dagster/row_count": len(rejects)})
@@ -265,10 +284,15 @@ def build_weighting_asset(manifest: Manifest) -> dg.AssetsDefinition:
     )
     def _weighting(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.MaterializeResult:
         settings = paths.settings()
-        with warehouse.get_connection() as con:
-            staged = read_table(con, table_of(staging_key(manifest)))
         territory = manifest.constants.get("territory") or manifest.provenance.territory or ""
-        margins = margins_for(str(territory), settings.data_dir / "reference") if len(staged) else None
+        margins = margins_for(str(territory), settings.data_dir / "reference")
+        with warehouse.get_connection() as con:
+            # Only the columns raking reads: loading all ~90 staged columns dominated this step.
+            table = table_of(staging_key(manifest))
+            present = {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
+            staged = read_table(con, table, columns=[c for c in weighting_columns(margins)
+                                                     if c in present])
+        margins = margins if len(staged) else None
         if staged.empty or "design_weight" not in staged:
             staged = pd.DataFrame({"respondent_pid": pd.Series(dtype="string"),
                                    "design_weight": pd.Series(dtype="float64")})

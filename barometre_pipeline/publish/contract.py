@@ -17,19 +17,23 @@ import hashlib
 import json
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Literal
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from barometre_pipeline.metadata import INDICATORS, Column
+from barometre_pipeline.metadata import WITHHELD_ON_SUPPRESSION as METADATA_WITHHELD
+from barometre_pipeline.vocabulary import PUBLISHED_SEX_CODES, TOTAL
+
+# Re-exported for readers of the contract (the dictionary lists the families).
+from barometre_pipeline.vocabulary import SOURCE_FAMILIES as SOURCE_FAMILIES
+
 CONTRACT_VERSION = "1.0.0"
 DATASET_NAME = "indicators"
-TOTAL_CODE = "_T"
-
-SOURCE_FAMILIES: tuple[str, ...] = ("pilot", "public", "scientific")
-SEX_CODES: tuple[str, ...] = ("F", "M", "X", "_U", TOTAL_CODE)
+TOTAL_CODE = TOTAL
+SEX_CODES: tuple[str, ...] = PUBLISHED_SEX_CODES
 
 # Reliability grades, as assigned by ``stats.publication`` (CV / effective-n / df / NCHS rules) and
 # by the consolidation of third-party figures.
@@ -54,63 +58,16 @@ SUPPRESSION_REASONS: dict[str, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
-class ContractColumn:
-    """One column of the contract."""
-
-    name: str
-    type: pa.DataType
-    description_fr: str
-    description_en: str
-    # A required column must be supplied; an optional one is filled with nulls (or ``_T``).
-    required: bool = False
-    dimension: bool = False
-    nullable: bool = True
-
-
-def _c(name: str, type_: pa.DataType, fr: str, en: str, **kwargs: bool) -> ContractColumn:
-    return ContractColumn(name, type_, fr, en, **kwargs)
-
-
-INDICATORS_COLUMNS: tuple[ContractColumn, ...] = (
-    _c("indicator_code", pa.string(), "Code de l'indicateur (catalogue), ex. CV_ANY", "Indicator code (catalogue), e.g. CV_ANY", required=True, nullable=False),
-    _c("indicator_label_fr", pa.string(), "Libellé de l'indicateur en français", "Indicator label in French", required=True, nullable=False),
-    _c("indicator_label_en", pa.string(), "Libellé de l'indicateur en anglais", "Indicator label in English"),
-    _c("source_id", pa.string(), "Identifiant de la source (manifeste)", "Source identifier (manifest id)", required=True, nullable=False),
-    _c("source_family", pa.string(), "Famille de source : pilot, public ou scientific", "Source family: pilot, public or scientific", required=True, nullable=False),
-    _c("territory", pa.string(), "Territoire (FR-OT, CA-QC, FR, CA, US, INT)", "Territory (FR-OT, CA-QC, FR, CA, US, INT)", required=True, nullable=False),
-    _c("period", pa.string(), "Période de référence (vague ou année)", "Reference period (wave or year)", required=True, nullable=False),
-    _c("sex", pa.string(), "Sexe : F, M, X (autre / ne se prononce pas) ou _T (total)", "Sex: F, M, X (other / prefer not to say) or _T (total)", dimension=True, nullable=False),
-    _c("level", pa.string(), "Niveau scolaire (6E…TLE, SEC1…SEC5) ou _T", "School level (6E…TLE, SEC1…SEC5) or _T", dimension=True, nullable=False),
-    _c("age_band", pa.string(), "Tranche d'âge (11-12, 13-14, 15-16, 17+) ou _T", "Age band (11-12, 13-14, 15-16, 17+) or _T", dimension=True, nullable=False),
-    _c("grade_group", pa.string(), "Groupe de niveaux comparable (COLLEGE, LYCEE) ou _T", "Comparable grade group (COLLEGE, LYCEE) or _T", dimension=True, nullable=False),
-    _c("departement", pa.string(), "Département (code à deux chiffres) ou _T", "Département (two-digit code) or _T", dimension=True, nullable=False),
-    _c("sector", pa.string(), "Secteur de l'établissement (PU public, PR privé) ou _T", "School sector (PU public, PR private) or _T", dimension=True, nullable=False),
-    _c("priority_education", pa.string(), "Éducation prioritaire (HORS, REP, REP+) ou _T", "Priority education network (HORS, REP, REP+) or _T", dimension=True, nullable=False),
-    _c("breakdown", pa.string(), "Ventilation de la ligne, ex. « sex×level » ; _T pour l'ensemble", "Breakdown set of the row, e.g. \"sex×level\"; _T for the whole population", nullable=False),
-    _c("estimate", pa.float64(), "Estimation (proportion entre 0 et 1 sauf autre unité) ; vide si non publiée", "Estimate (proportion in 0..1 unless another unit); null when suppressed", required=True),
-    _c("se", pa.float64(), "Erreur type de l'estimation", "Standard error of the estimate"),
-    _c("ci_low", pa.float64(), "Borne basse de l'intervalle de confiance à 95 %", "Lower bound of the 95 % confidence interval"),
-    _c("ci_high", pa.float64(), "Borne haute de l'intervalle de confiance à 95 %", "Upper bound of the 95 % confidence interval"),
-    _c("ci_method", pa.string(), "Méthode de l'intervalle (ex. logit, korn-graubard, publié)", "Interval method (e.g. logit, korn-graubard, published)"),
-    _c("df", pa.float64(), "Degrés de liberté du plan de sondage", "Design degrees of freedom"),
-    _c("n_unweighted", pa.int64(), "Effectif non pondéré de la cellule (dénominateur)", "Unweighted cell count (denominator)"),
-    _c("n_effective", pa.float64(), "Effectif efficace (n / effet de plan)", "Effective sample size (n / design effect)"),
-    _c("deff", pa.float64(), "Effet de plan (variance du plan / variance aléatoire simple)", "Design effect (design variance / simple random sampling variance)"),
-    _c("unit", pa.string(), "Unité : proportion, odds_ratio, count, score…", "Unit: proportion, odds_ratio, count, score…", required=True, nullable=False),
-    _c("reliability", pa.string(), "Fiabilité : reliable, caution, unreliable, suppressed, not_assessed", "Reliability: reliable, caution, unreliable, suppressed, not_assessed"),
-    _c("suppressed", pa.bool_(), "Vrai si l'estimation n'est pas publiée (règles de diffusion)", "True when the estimate is withheld (publication rules)", required=True, nullable=False),
-    _c("suppression_reason", pa.string(), "Motif(s) de non-publication séparés par « ; » (voir les codes)", "Reason(s) for suppression separated by \";\" (see codes)"),
-    _c("comparability_group", pa.string(), "Groupe de comparabilité : seules les lignes d'un même groupe se comparent", "Comparability group: only rows of the same group are comparable"),
-    _c("quality_flags", pa.string(), "Alertes de qualité séparées par « | » (ex. SOURCE SECONDAIRE)", "Quality flags separated by \"|\" (e.g. SOURCE SECONDAIRE)"),
-    _c("provenance", pa.string(), "Provenance (JSON) : source, manifeste, empreintes sha256 des fichiers, version du code, run Dagster", "Provenance (JSON): source, manifest, sha256 of input files, code version, Dagster run id", required=True, nullable=False),
-)
+# The columns live in the table's one description (barometre_pipeline.metadata), which also
+# generates the pandera schema, the GX plausibility suite and the dictionary's column docs.
+ContractColumn = Column
+INDICATORS_COLUMNS: tuple[Column, ...] = INDICATORS.columns
 
 DIMENSION_COLUMNS: tuple[str, ...] = tuple(c.name for c in INDICATORS_COLUMNS if c.dimension)
 # One row per indicator × source × period × territory × breakdown cell.
-KEY_COLUMNS: tuple[str, ...] = ("indicator_code", "source_id", "period", "territory", "breakdown", *DIMENSION_COLUMNS)
+KEY_COLUMNS: tuple[str, ...] = INDICATORS.keys
 # Columns that must be empty on a suppressed row (its keys and counts stay).
-WITHHELD_ON_SUPPRESSION: tuple[str, ...] = ("estimate", "se", "ci_low", "ci_high")
+WITHHELD_ON_SUPPRESSION: tuple[str, ...] = METADATA_WITHHELD
 
 
 class ContractViolation(ValueError):
@@ -318,7 +275,7 @@ def _value_problems(table: pa.Table) -> list[str]:
     for column in INDICATORS_COLUMNS:
         if not column.nullable and table.column(column.name).null_count:
             problems.append(f"column {column.name!r} has nulls at {_rows(pc.is_null(table.column(column.name)))}")
-    for name, allowed in (("source_family", SOURCE_FAMILIES), ("sex", SEX_CODES)):
+    for name, allowed in ((c.name, c.allowed) for c in INDICATORS_COLUMNS if c.allowed):
         values = table.column(name)
         bad = pc.and_(pc.invert(pc.is_in(values, pa.array(allowed))), pc.is_valid(values))
         if pc.any(bad).as_py():

@@ -13,8 +13,8 @@ import pandas as pd
 
 from barometre_pipeline.simulate.outcomes import cv_any_from_items, cv_repeated_from_items
 from barometre_pipeline.simulate.planted_model import CV_ITEMS
+from barometre_pipeline.vocabulary import TOTAL
 
-TOTAL = "_T"
 GROUND_TRUTH_COLUMNS = ("indicator_code", "territory", "period", "sex", "level", "value", "population_n")
 
 

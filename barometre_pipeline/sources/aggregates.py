@@ -40,9 +40,10 @@ from barometre_pipeline.sources.read_result import (
     SourceReadError,
 )
 from barometre_pipeline.staging.codebook import load_codebook
+from barometre_pipeline.vocabulary import SEX_CODES as ANSWERED_SEX_CODES
+from barometre_pipeline.vocabulary import TOTAL
 
-TOTAL = "_T"
-SEX_CODES = frozenset({"F", "M", "X", TOTAL})
+SEX_CODES = frozenset({*ANSWERED_SEX_CODES, TOTAL})
 
 STAGED_COLUMNS = [
     "source_id",
@@ -78,7 +79,6 @@ STAGED_COLUMNS = [
     SOURCE_FILE_COLUMN,
     SOURCE_LINE_COLUMN,
 ]
-REJECT_COLUMNS = ["source_id", "file", "line", "field", "value", "reason"]
 _FLOAT_COLUMNS = ("estimate", "ci_low", "ci_high")
 
 # Canonical fields a manifest of an aggregates/effects source may map (or set in `constants`).

@@ -22,8 +22,8 @@ from barometre_pipeline.staging.contradictions import contradictory_answers
 from barometre_pipeline.staging.derive import add_derived_variables
 from barometre_pipeline.staging.pii import identifier_kind, mask_identifiers
 from barometre_pipeline.staging.pseudonymise import pseudonymise
+from barometre_pipeline.vocabulary import REJECT_COLUMNS
 
-REJECT_COLUMNS = ["source_id", "file", "line", "field", "value", "reason"]
 DESIGN_COLUMNS = {"weight": "design_weight", "strata": "stratum", "psu": "psu", "fpc": "fpc"}
 _BOOL_ANSWERS = {
     "oui": True, "non": False, "yes": True, "no": False, "true": True, "false": False,
@@ -87,7 +87,7 @@ class _Failures:
             return pd.DataFrame({c: pd.Series(dtype="string") for c in REJECT_COLUMNS}).astype(
                 {"line": "int64"}
             )
-        return pd.concat(self._parts, ignore_index=True)[REJECT_COLUMNS]
+        return pd.concat(self._parts, ignore_index=True)[list(REJECT_COLUMNS)]
 
 
 def _missing_mask(text: pd.Series, codebook: Codebook) -> pd.Series:

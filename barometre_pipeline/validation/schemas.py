@@ -1,5 +1,8 @@
 """pandera schemas for the staging, weighting and indicator tables.
 
+The published tables' schemas are generated from their description in `barometre_pipeline.metadata`
+(the same description that makes the export contract and the dictionary).
+
 Schemas are built from the codebook, so a new canonical variable is validated as soon as it is
 declared. Each schema is run lazily (all failures collected) by :func:`validate`, whose failure
 cases become asset-check metadata.
@@ -12,7 +15,9 @@ from dataclasses import dataclass
 import pandas as pd
 import pandera.pandas as pa
 
+from barometre_pipeline.metadata import INDICATORS, RowRule, TableDescription
 from barometre_pipeline.staging.codebook import Codebook
+from barometre_pipeline.vocabulary import FAMILY_PILOT, PUBLISHED_SEX_CODES
 
 DESIGN_CHECKS = {
     "design_weight": [pa.Check.gt(0)],
@@ -76,7 +81,7 @@ def aggregates_schema() -> pa.DataFrameSchema:
             "period": pa.Column(str, nullable=False),
             "estimate": pa.Column(float, nullable=True),
             "unit": pa.Column(str, nullable=False),
-            "sex": pa.Column(str, nullable=False, checks=pa.Check.isin(["F", "M", "X", "_T"])),
+            "sex": pa.Column(str, nullable=False, checks=pa.Check.isin(list(PUBLISHED_SEX_CODES))),
         },
         checks=[
             pa.Check(
@@ -117,37 +122,36 @@ def source_indicators_schema() -> pa.DataFrameSchema:
     )
 
 
+def table_schema(table: TableDescription, extra_rules: tuple[RowRule, ...] = ()
+                 ) -> pa.DataFrameSchema:
+    """The pandera schema of a published table, generated from its one description: every column
+    present, nullability, allowed codes, ranges, and the table's row rules (plus ``extra_rules``
+    that depend on run-time settings, such as the publication threshold)."""
+    columns = {}
+    for column in table.columns:
+        checks = []
+        if column.allowed:
+            checks.append(pa.Check.isin(list(column.allowed)))
+        if column.value_range:
+            checks.append(pa.Check.in_range(*column.value_range))
+        columns[column.name] = pa.Column(nullable=column.nullable, checks=checks,
+                                         required=True)
+    rules = [pa.Check(lambda df, rule=rule: rule.holds(df), name=rule.name, error=rule.description)
+             for rule in (*table.rules, *extra_rules)]
+    return pa.DataFrameSchema(columns, checks=rules, name=table.name, strict=False, coerce=False)
+
+
+def published_pilot_cells_have_min_n(min_n_unweighted: int) -> RowRule:
+    return RowRule(
+        f"published_pilot_cells_have_n_at_least_{min_n_unweighted}",
+        f"a published pilot cell has at least {min_n_unweighted} respondents",
+        lambda df: df["suppressed"].fillna(False).astype(bool)
+        | (df["source_family"] != FAMILY_PILOT) | (df["n_unweighted"] >= min_n_unweighted))
+
+
 def consolidated_indicators_schema(min_n_unweighted: int) -> pa.DataFrameSchema:
-    proportion = lambda df: df["unit"] == "proportion"  # noqa: E731
-    published = lambda df: ~df["suppressed"].astype(bool)  # noqa: E731
-    return pa.DataFrameSchema(
-        {
-            "indicator_code": pa.Column(str, nullable=False),
-            "source_id": pa.Column(str, nullable=False),
-            "source_family": pa.Column(str, nullable=False,
-                                       checks=pa.Check.isin(["pilot", "public", "scientific"])),
-            "territory": pa.Column(str, nullable=False),
-            "period": pa.Column(str, nullable=False),
-            "sex": pa.Column(str, nullable=False, checks=pa.Check.isin(["F", "M", "X", "_T", "_U"])),
-            "suppressed": pa.Column(bool, nullable=False),
-            "provenance": pa.Column(str, nullable=False),
-        },
-        checks=[
-            pa.Check(lambda df: ~proportion(df) | df["estimate"].isna() | df["estimate"].between(0, 1),
-                     name="proportions_in_0_1"),
-            pa.Check(lambda df: df["ci_low"].isna() | df["estimate"].isna()
-                     | (df["ci_low"] <= df["estimate"] + 1e-12), name="ci_low_below_estimate"),
-            pa.Check(lambda df: df["ci_high"].isna() | df["estimate"].isna()
-                     | (df["ci_high"] >= df["estimate"] - 1e-12), name="ci_high_above_estimate"),
-            pa.Check(lambda df: ~df["suppressed"].astype(bool) | df["estimate"].isna(),
-                     name="suppressed_rows_have_no_estimate"),
-            pa.Check(lambda df: ~(published(df) & (df["source_family"] == "pilot"))
-                     | (df["n_unweighted"] >= min_n_unweighted),
-                     name=f"published_pilot_cells_have_n_at_least_{min_n_unweighted}"),
-        ],
-        name="consolidated_indicators",
-        strict=False,
-    )
+    """`consolidated.indicators`: the indicators table's description plus the minimum n."""
+    return table_schema(INDICATORS, (published_pilot_cells_have_min_n(min_n_unweighted),))
 
 
 def validate(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> SchemaOutcome:

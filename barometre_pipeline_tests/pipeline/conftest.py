@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pandas as pd
 import pytest
 
@@ -25,6 +26,19 @@ class PipelineRun:
 
     def indicators(self) -> pd.DataFrame:
         return pd.read_parquet(self.export_dir / "indicators")
+
+    def per_source(self, schema: str, kind: str, where: str = "") -> pd.DataFrame:
+        """All sources' ``schema.<kind>__<source>`` tables (e.g. quarantine rejects) in one."""
+        return per_source_table(self.warehouse, schema, kind, where)
+
+
+def per_source_table(warehouse: Path, schema: str, kind: str, where: str = "") -> pd.DataFrame:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        names = [row[0] for row in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
+            "AND table_name LIKE ? ORDER BY table_name", [schema, f"{kind}__%"]).fetchall()]
+        parts = [con.execute(f'SELECT * FROM {schema}."{name}" {where}').df() for name in names]
+    return pd.concat([p for p in parts if len(p)], ignore_index=True) if parts else pd.DataFrame()
 
 
 def copy_data(target: Path) -> Path:

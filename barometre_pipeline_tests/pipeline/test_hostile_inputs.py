@@ -111,23 +111,23 @@ def test_merged_two_row_xlsx_header_maps_its_columns(run):
 
 
 def test_the_unreadable_file_fails_its_own_check_naming_the_file(run):
-    readable = _check(run, f"raw/{UNREADABLE}", "readable")
+    readable = _check(run, f"raw/status/{UNREADABLE}", "readable")
     assert not readable.passed
     assert "unreadable.csv" in readable.metadata["error"].value
     assert "PNG" in readable.metadata["error"].value
     others = [e for e in run.result.get_asset_check_evaluations()
-              if e.check_name == "readable" and e.asset_key.to_user_string() != f"raw/{UNREADABLE}"]
+              if e.check_name == "readable" and e.asset_key.to_user_string() != f"raw/status/{UNREADABLE}"]
     assert others and all(e.passed for e in others)
     # The other checks of the unreadable source do not block the rest of the barometer.
     assert _check(run, "consolidated/indicators", "privacy_guarantees").passed
 
 
 def _rejects(run: PipelineRun) -> pd.DataFrame:
-    staging = _query(run, "SELECT source_id, file, line, field, value, reason FROM quarantine.rejects "
-                          "WHERE source_id LIKE 'hostile_%'")
-    reading = _query(run, "SELECT source_id, file, line, field, value, reason "
-                          "FROM quarantine.read_rejects WHERE source_id LIKE 'hostile_%'")
-    return pd.concat([staging, reading], ignore_index=True)
+    hostile = "WHERE source_id LIKE 'hostile_%'"
+    staging = run.per_source("quarantine", "rejects", hostile)
+    reading = run.per_source("quarantine", "read_rejects", hostile)
+    columns = ["source_id", "file", "line", "field", "value", "reason"]
+    return pd.concat([staging[columns], reading[columns]], ignore_index=True)
 
 
 def _expected_rejects() -> list[tuple[str, str, int, str | None, str]]:
@@ -184,12 +184,12 @@ def test_the_contradictory_answer_is_rejected(run):
         "staging.contradictions.contradictory_answers is not called by stage_microdata")
     assert hits.iloc[0]["field"] in {"Snapchat", "platform_snapchat"}
     assert "contradict" in hits.iloc[0]["reason"]
-    counts = _query(run, "SELECT * FROM quarantine.row_counts WHERE source_id = 'hostile_answers'")
+    counts = _query(run, 'SELECT * FROM quarantine."row_counts__hostile_answers"')
     assert counts[["input_rows", "staged_rows", "rejected_rows"]].values.tolist() == [[ROWS, 57, 3]]
 
 
 def test_input_rows_equal_staged_plus_rejected_for_every_source(run):
-    counts = _query(run, "SELECT * FROM quarantine.row_counts").set_index("source_id")
+    counts = run.per_source("quarantine", "row_counts").set_index("source_id")
     assert set(READABLE) | {UNREADABLE} <= set(counts.index)
     for source_id, row in counts.iterrows():
         assert row["input_rows"] == row["staged_rows"] + row["rejected_rows"], source_id
