@@ -17,6 +17,7 @@
   var DIMS = ["sex", "level", "age_band", "grade_group", "departement", "sector", "priority_education"];
   var FILTER_DIMS = { sex: "sex", level: "level", dep: "departement" };
   var NNBSP = "\u202f";
+  var COLON = LANG === "fr" ? " : " : ": "; // French puts a space before ":"
   var MINUS = "\u2212";
   // Okabe-Ito palette (colour-blind safe); shapes and text labels are the second cue.
   var BLUE = "#0072B2", ORANGE = "#B35C00", GREEN = "#007A5E", GREY = "#595959", INK = "#1a1a1a";
@@ -113,7 +114,7 @@
     var entry = B.reasons[row.w] || {};
     return (short ? entry[LANG + "_short"] : entry[LANG]) || T.withheld;
   }
-  function withheldText(row, short) { return T.withheld + " : " + reason(row, short); }
+  function withheldText(row, short) { return T.withheld + COLON + reason(row, short); }
   function reliabilityNote(row) { return row && B.reliability[row.r] ? B.reliability[row.r][LANG] : ""; }
 
   /* ---------- table cells carrying their export key ---------- */
@@ -181,6 +182,10 @@
     return lines.length > 1 ? lines : text;
   }
 
+  // Two rows may read the same (one reference beside two pilot cells): invisible zero-width
+  // spaces keep them apart on the band scale without changing what is read.
+  function unique(index) { return new Array(index + 1).join("\u200b"); }
+
   function labelWidth(container) {
     var width = container.clientWidth || 600;
     return width < 520 ? Math.round(width * 0.42) : Math.min(260, Math.round(width * 0.34));
@@ -200,7 +205,7 @@
       lines = Math.max(lines, wrapped.length);
       var r = it.row, ok = r && r.e !== null;
       return {
-        order: index, label: wrapped.join("\n"), fullLabel: it.label,
+        order: index, label: wrapped.join("\n") + unique(index), fullLabel: it.label,
         e: ok ? r.e : null, lo: ok ? r.lo : null, hi: ok ? r.hi : null,
         textX: ok ? (r.hi !== null ? r.hi : r.e) : 0,
         text: ok ? pct(r.e) : (r ? withheldText(r, true) : T.not_available),
@@ -242,7 +247,7 @@
     var values = items.map(function (it, index) {
       var wrapped = wrap(it.label, lw);
       lines = Math.max(lines, wrapped.length);
-      return { order: index, label: wrapped.join("\n"), fullLabel: it.label, e: it.e, lo: it.lo, hi: it.hi,
+      return { order: index, label: wrapped.join("\n") + unique(index), fullLabel: it.label, e: it.e, lo: it.lo, hi: it.hi,
         kind: it.kind || T.pilot, text: it.text, textX: it.hi !== null && it.hi !== undefined ? it.hi : it.e };
     }).filter(function (v) { return v.e !== null && v.e !== undefined; });
     if (!values.length) { return null; }
@@ -322,7 +327,7 @@
     } else {
       html += '<p class="headline-value"><span class="fig" data-key="' + esc(row.k) + '" data-field="estimate">' + esc(pct(row.e)) + "</span></p>" +
         '<p class="headline-label">' + esc(indicatorLabel(code)) + " — " + esc(territoryLabel(state.t)) + ", " + esc(state.w) + "</p>" +
-        "<p>" + esc(T.col_interval) + ' : <span class="fig" data-key="' + esc(row.k) + '" data-field="ci">' + esc(pct(row.lo) + " " + T.to + " " + pct(row.hi)) + "</span> · " +
+        "<p>" + esc(T.col_interval + COLON) + '<span class="fig" data-key="' + esc(row.k) + '" data-field="ci">' + esc(pct(row.lo) + " " + T.to + " " + pct(row.hi)) + "</span> · " +
         '<span class="fig" data-key="' + esc(row.k) + '" data-field="n">' + esc(count(row.n)) + "</span> " + esc(T.respondents) + "</p>";
       if (reliabilityNote(row)) { html += '<p class="caution">⚠ ' + esc(reliabilityNote(row)) + "</p>"; }
     }
@@ -335,16 +340,16 @@
     var list = periods(state.t);
     var position = list.indexOf(state.w);
     if (position <= 0) {
-      return esc(T.change_since + " : " + (LANG === "fr" ? "première vague publiée." : "first published wave."));
+      return esc(T.change_since + COLON + (LANG === "fr" ? "première vague publiée." : "first published wave."));
     }
     var label = list[position - 1] + "/" + state.w;
     var effect = B.effects.filter(function (e) {
       return e.c === "PILOT_WAVE_DIFF_" + code && e.t === state.t && e.p === label && e.cell === cellString(dims);
     })[0];
     if (!effect || effect.e === null) {
-      return esc(T.change_since + " (" + list[position - 1] + ") : " + T.not_available + ".");
+      return esc(T.change_since + " (" + list[position - 1] + ")" + COLON + T.not_available + ".");
     }
-    return esc(T.change_since + " (" + list[position - 1] + ") : ") +
+    return esc(T.change_since + " (" + list[position - 1] + ")" + COLON) +
       '<span class="fig-effect" data-effect-key="' + esc(effect.k) + '">' + esc(points(effect.e)) + "</span> (" +
       esc(T.interval + " " + points(effect.lo) + " " + T.to + " " + points(effect.hi)) + ") — " + esc(verdictOfEffect(effect)) + ".";
   }
@@ -463,19 +468,19 @@
       path.removeAttribute("data-key");
       if (!it.row) {
         path.setAttribute("fill", "#f0f0f0");
-        description = it.label + " : " + T.not_available;
+        description = it.label + COLON + T.not_available;
         text.textContent = "–";
         text.setAttribute("class", "dep-label");
       } else if (it.row.e === null) {
         path.setAttribute("fill", "url(#hatch)");
-        description = it.label + " : " + withheldText(it.row);
+        description = it.label + COLON + withheldText(it.row);
         text.textContent = T.withheld;
         text.setAttribute("class", "dep-label on-hatch");
         path.setAttribute("data-key", it.row.k);
       } else {
         var b = bin(it.row.e);
         path.setAttribute("fill", SEQUENTIAL[b]);
-        description = it.label + " : " + pct(it.row.e) + ", " + T.interval + " " + pct(it.row.lo) + " " + T.to + " " + pct(it.row.hi) + ", n = " + count(it.row.n);
+        description = it.label + COLON + pct(it.row.e) + ", " + T.interval + " " + pct(it.row.lo) + " " + T.to + " " + pct(it.row.hi) + ", n = " + count(it.row.n);
         text.textContent = pct(it.row.e);
         text.setAttribute("class", "dep-label" + (b >= 3 ? " on-dark" : ""));
         path.setAttribute("data-key", it.row.k);
@@ -686,6 +691,10 @@
   render.compare = function (panel, container) {
     var list = B.comparisons.filter(function (c) { return c.t === state.t && c.p === state.w && (state.sex === TOTAL || c.sex === state.sex); });
     var charted = list.filter(function (c) { return c.same && c.v !== "not_comparable"; });
+    charted.sort(function (a, b) {
+      var ka = [a.i, a.sex, a.grade_group, a.sr, a.pr].join("|"), kb = [b.i, b.sex, b.grade_group, b.sr, b.pr].join("|");
+      return ka < kb ? -1 : (ka > kb ? 1 : 0);
+    });
     var context = list.filter(function (c) { return !(c.same && c.v !== "not_comparable"); });
     var items = [];
     // One pilot row per cell, then each of its references with the verdict in its label.
@@ -696,7 +705,7 @@
         seen[cell] = true;
         items.push({ label: indicatorLabel(c.i) + " · " + population(c) + " — " + T.pilot + " " + c.p, e: c.ep, lo: c.lop, hi: c.hip, text: pct(c.ep), kind: T.pilot });
       }
-      items.push({ label: sourceName(c.sr) + " " + c.pr + " (" + territoryLabel(c.tr) + ") : " + lab(B.verdicts[c.v], c.v), e: c.er, lo: c.lor, hi: c.hir,
+      items.push({ label: sourceName(c.sr) + " " + c.pr + " (" + territoryLabel(c.tr) + ")" + COLON + lab(B.verdicts[c.v], c.v), e: c.er, lo: c.lor, hi: c.hir,
         text: pct(c.er), kind: T.reference });
     });
     var head = "<tr><th scope=\"col\">" + esc(T.col_indicator) + "</th><th scope=\"col\">" + esc(T.pilot) + "</th><th scope=\"col\">" + esc(T.reference) +
