@@ -44,6 +44,11 @@ def _sample_margins(staged: pd.DataFrame, margins: Margins) -> dict[str, dict[st
     return totals
 
 
+def weighting_columns(margins: Margins | None) -> list[str]:
+    """The staged columns raking reads: load only these (a staged table has ~90 columns)."""
+    return ["respondent_pid", "design_weight", *(margins.totals if margins else ())]
+
+
 def raked_weights(staged: pd.DataFrame, margins: Margins | None) -> RakingOutcome:
     base = staged[["respondent_pid", "design_weight"]].copy()
     if margins is None or staged.empty:
