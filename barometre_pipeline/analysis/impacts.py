@@ -47,6 +47,7 @@ from barometre_pipeline.analysis.model_frame import (
     DesignColumns,
     indicator,
     sex_and_grade,
+    with_coded_design,
     with_indicators,
 )
 from barometre_pipeline.stats.comparisons import domain_proportion_difference
@@ -102,6 +103,7 @@ def impact_effects(respondents: pd.DataFrame, source_id: str, territory: str, pe
     if unknown:
         raise ValueError(f"{sorted(unknown)} are asked to victims only: no non-victim comparison")
     rows: list[dict] = []
+    respondents = with_coded_design(respondents, design)
     for contrast in CONTRASTS:
         needed = {"cv_any"} | ({"bullied_in_person"} if "&" in contrast.code else set())
         if not needed <= set(respondents.columns):

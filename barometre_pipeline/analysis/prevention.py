@@ -48,6 +48,7 @@ from barometre_pipeline.analysis.model_frame import (
     DesignColumns,
     indicator,
     sex_and_grade,
+    with_coded_design,
     with_indicators,
 )
 from barometre_pipeline.stats.comparisons import (
@@ -72,7 +73,7 @@ def prevention_session_effects(respondents: pd.DataFrame, source_id: str, territ
                                source_flags: Sequence[str] = ()) -> pd.DataFrame:
     """``PILOT_DIFF_CV_ANY_PREVENTION_SESSION`` (session − no session, raw) and
     ``PILOT_OR_CV_ANY_PREVENTION_SESSION`` (adjusted odds ratio) effect rows."""
-    frame = with_indicators(respondents, (OUTCOME, SESSION))
+    frame = with_indicators(with_coded_design(respondents, design), (OUTCOME, SESSION))
     survey = design.design(frame)
     session = (frame[SESSION] == 1).to_numpy()
     no_session = (frame[SESSION] == 0).to_numpy()
@@ -166,7 +167,7 @@ def programme_difference_in_differences(
     rows = []
     for wave, period, classify in ((earlier, periods[0], classify_earlier),
                                    (later, periods[1], classify_later)):
-        frame = with_indicators(wave, (OUTCOME,))
+        frame = with_indicators(with_coded_design(wave, design), (OUTCOME,))
         programme = classify(frame[SCHOOL].astype(str))
         in_programme = (programme == 1).to_numpy()
         other = (programme == 0).to_numpy()

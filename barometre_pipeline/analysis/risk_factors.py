@@ -40,6 +40,7 @@ from barometre_pipeline.analysis.model_frame import (
     DesignColumns,
     has_variation,
     sex_and_grade,
+    with_coded_design,
     with_indicators,
 )
 from barometre_pipeline.stats.regression import INTERCEPT, fit_logistic
@@ -67,7 +68,7 @@ def risk_factor_odds_ratios(respondents: pd.DataFrame, source_id: str, territory
     column) the school shares of the risk factors are adjusted for (``school_share_<factor>`` in
     ``adjusted_for``) and get no row of their own.
     """
-    frame = with_indicators(respondents, (OUTCOME, *RISK_FACTORS))
+    frame = with_indicators(with_coded_design(respondents, design), (OUTCOME, *RISK_FACTORS))
     frame, adjustment = sex_and_grade(frame, OUTCOME)
     for factor in RISK_FACTORS:
         if has_variation(frame, factor):
