@@ -6,7 +6,6 @@ one after the other; only the executor differs. Slow (a process per step): run o
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import uuid
 from pathlib import Path
@@ -17,23 +16,10 @@ from dagster._core.execution.api import execute_run
 
 from barometre_pipeline.settings import PROJECT_ROOT
 from barometre_pipeline_tests.scale.nightly_job import nightly_refresh_job
+from barometre_pipeline_tests.scale.published import all_published
 
 SHIPPED_DATA = PROJECT_ROOT / "data"
 INSTANCE_TEMPLATE = PROJECT_ROOT / "barometre_pipeline" / "instance" / "dagster.yaml"
-
-
-def published_files(root: Path) -> dict[str, str]:
-    """Every published file (following the export links) -> sha256, by path under `root`."""
-    digests: dict[str, str] = {}
-    for entry in sorted(root.iterdir()):
-        if entry.name.startswith("."):
-            continue  # versions store, lock file: reached through the links
-        files = [entry] if entry.is_file() else sorted(p for p in entry.resolve().rglob("*")
-                                                       if p.is_file())
-        for path in files:
-            name = entry.name if path == entry else f"{entry.name}/{path.relative_to(entry.resolve())}"
-            digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return digests
 
 
 def _run(executor: str, root: Path, run_id: str, monkeypatch: pytest.MonkeyPatch) -> dg.DagsterRun:
@@ -67,14 +53,12 @@ def test_multiprocess_exports_are_byte_identical_to_in_process(tmp_path, monkeyp
     run_id = str(uuid.uuid4())
 
     _run("in_process", tmp_path, run_id, monkeypatch)
-    in_process = published_files(exports) | {
-        f"restricted/{k}": v for k, v in published_files(restricted).items()}
+    in_process = all_published(exports, restricted)
     for folder in (exports, restricted, tmp_path / "warehouse"):
         shutil.rmtree(folder)
 
     _run("multiprocess", tmp_path, run_id, monkeypatch)
-    multiprocess = published_files(exports) | {
-        f"restricted/{k}": v for k, v in published_files(restricted).items()}
+    multiprocess = all_published(exports, restricted)
 
     assert len(in_process) >= 15 and "indicators" in {k.split("/")[0] for k in in_process}
     assert sorted(multiprocess) == sorted(in_process)

@@ -1,0 +1,233 @@
+"""End-to-end benchmark: the whole pipeline through Dagster on the national scenario.
+
+    python -m barometre_pipeline.benchmarks.end_to_end --n 1000000          # and 100,000 to compare
+    python -m barometre_pipeline.benchmarks.end_to_end --n 1000000 --compare-n 0   # 1M only
+
+For each size: generates the national scenario (every collège and lycée GT of France plus Québec,
+exactly n respondents over two waves; NOT timed) into ``<work>/n<size>/data`` beside a copy of the
+shipped public and scientific sources, then runs the ``nightly_refresh`` job (every asset and
+check, in process, as ``barometre materialize`` does) in a child process and prints respondents,
+wall time, the child's peak RSS and the time per stage, from Dagster's own step events:
+
+    read      raw/<source>            readers (CSV, XLSX), file hashes
+    stage     staging/<source>        codebook mapping, pseudonyms, rejects, derived variables
+    validate  every asset check       pandera, Great Expectations, rows conserved, privacy
+    weight    weighting/<source>      raking to the margins
+    estimate  indicators/<source>, consolidated/indicators, consolidated/sources
+    effects   consolidated/effects, consolidated/comparisons, restricted/school_funnel
+    publish   exports/*               Parquet, dictionary, CSV zips, dashboard
+    Dagster overhead = wall - the sum of the steps (process start, imports, loading the
+    definitions, event storage, step orchestration).
+
+Targets (issue 12): under 60 s wall and under 4 GiB peak at 1,000,000 respondents; validation
+under 25 % of the run. The script prints met / MISSED; it never fails on timings. The machine is
+shared: run it when nothing else runs, and compare sizes within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from barometre_pipeline.settings import PROJECT_ROOT
+
+STAGES = ("read", "stage", "validate", "weight", "estimate", "effects", "publish")
+TARGET_SECONDS = 60.0
+TARGET_GIB = 4.0
+VALIDATION_SHARE = 0.25
+SHIPPED_DATA = PROJECT_ROOT / "data"
+
+
+def stage_of(step_key: str, is_check: bool) -> str:
+    """The stage a Dagster step belongs to (step keys are asset keys joined by `__`)."""
+    if is_check:
+        return "validate"
+    group = step_key.split("__", 1)[0]
+    if group == "raw":
+        return "read"
+    if group == "staging":
+        return "stage"
+    if group == "weighting":
+        return "weight"
+    if group == "indicators":
+        return "estimate"
+    if group == "consolidated":
+        return "effects" if step_key.endswith(("__effects", "__comparisons")) else "estimate"
+    if group == "restricted":
+        return "effects"
+    return "publish"
+
+
+def prepare_data(target: Path, n: int, frames: Path, seed: int) -> Path:
+    """The shipped non-pilot sources plus the national scenario with exactly n respondents."""
+    from barometre_pipeline.simulate.national import generate_national
+
+    if target.exists():
+        shutil.rmtree(target)
+
+    def skip(directory: str, names: list[str]) -> list[str]:
+        here = Path(directory)
+        skipped = [x for x in names if here == SHIPPED_DATA
+                   and x in {"warehouse", "exports", "restricted"}]
+        skipped += [x for x in names if here == SHIPPED_DATA / "raw" and x == "pilot"]
+        skipped += [x for x in names if here == SHIPPED_DATA / "sources" and x.startswith("pilot_")]
+        return skipped
+
+    shutil.copytree(SHIPPED_DATA, target, ignore=skip)
+    generate_national(target, frames, seed, n)
+    return target
+
+
+def run_pipeline_child(data_dir: Path, report: Path) -> None:
+    """In the child process: run the job and write per-step timings as JSON."""
+    started = time.perf_counter()
+    import dagster as dg
+
+    from barometre_pipeline.definitions import build_definitions
+
+    job = build_definitions().resolve_job_def("nightly_refresh")
+    loaded = time.perf_counter()
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        records = instance.all_logs(result.run_id)
+    finished = time.perf_counter()
+    starts: dict[str, float] = {}
+    steps: dict[str, dict[str, object]] = {}
+    checks: set[str] = set()
+    for record in records:
+        event = record.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        kind = event.event_type_value
+        if kind == "STEP_START":
+            starts[event.step_key] = record.timestamp
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in starts:
+            steps[event.step_key] = {"seconds": record.timestamp - starts[event.step_key],
+                                     "ok": kind == "STEP_SUCCESS"}
+        elif kind == "ASSET_CHECK_EVALUATION":
+            checks.add(event.step_key)
+    report.write_text(json.dumps({
+        "success": result.success,
+        "load_seconds": loaded - started,
+        "run_seconds": finished - loaded,
+        "steps": {key: {**value, "check": key in checks} for key, value in steps.items()},
+    }))
+
+
+def measure(data_dir: Path, work: Path) -> dict[str, object]:
+    """Run the pipeline in a child process; wall time and peak RSS are the child's own."""
+    env = dict(os.environ)
+    env.update({
+        "BAROMETRE_DATA_DIR": str(data_dir),
+        "BAROMETRE_WAREHOUSE": str(work / "warehouse" / "barometre.duckdb"),
+        "BAROMETRE_EXPORT_DIR": str(work / "exports"),
+        "BAROMETRE_RESTRICTED_DIR": str(work / "restricted"),
+        "BAROMETRE_MODE": "dev",
+        "BAROMETRE_EXECUTOR": "in_process",
+        "DAGSTER_HOME": str(work / "dagster_home"),
+    })
+    env.pop("BAROMETRE_PSEUDONYM_KEY", None)
+    for folder in ("warehouse", "exports", "restricted", "dagster_home"):
+        shutil.rmtree(work / folder, ignore_errors=True)
+    (work / "dagster_home").mkdir(parents=True)
+    report = work / "steps.json"
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "barometre_pipeline.benchmarks.end_to_end",
+                              "--child", str(data_dir), str(report)], env=env,
+                             stdout=subprocess.DEVNULL, stderr=open(work / "run.log", "wb"))
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    if status != 0 or not report.exists():
+        raise SystemExit(f"pipeline run failed (status {status}); see {work / 'run.log'}")
+    steps = json.loads(report.read_text())
+    by_stage: dict[str, float] = defaultdict(float)
+    for key, step in steps["steps"].items():
+        by_stage[stage_of(key, bool(step["check"]))] += float(step["seconds"])
+    return {
+        "wall": wall,
+        "peak_gib": usage.ru_maxrss / 1024**2,  # Linux: KiB
+        "success": steps["success"],
+        "stages": {stage: by_stage.get(stage, 0.0) for stage in STAGES},
+        "overhead": wall - sum(by_stage.values()),
+        "load": steps["load_seconds"],
+        "slowest": sorted(((float(s["seconds"]), k) for k, s in steps["steps"].items()),
+                          reverse=True)[:8],
+    }
+
+
+def respondents_in(data_dir: Path) -> int:
+    total = 0
+    for path in (data_dir / "raw" / "pilot").rglob("planted_effects_*.json"):
+        total += json.loads(path.read_text(encoding="utf-8"))["sample"]["respondents"]
+    return total
+
+
+def _print(n: int, respondents: int, figures: dict[str, object]) -> None:
+    wall = float(figures["wall"])
+    print(f"\n== {respondents:,} respondents (requested {n:,}) ==")
+    print(f"wall {wall:.1f} s   peak RSS {figures['peak_gib']:.2f} GiB   run "
+          f"{'succeeded' if figures['success'] else 'FAILED'}")
+    for stage, seconds in figures["stages"].items():
+        print(f"  {stage:<9} {seconds:7.1f} s  {100 * seconds / wall:5.1f} %")
+    print(f"  {'Dagster overhead':<9} {figures['overhead']:7.1f} s  "
+          f"{100 * float(figures['overhead']) / wall:5.1f} %  "
+          f"(of which imports + loading definitions {figures['load']:.1f} s)")
+    print("  slowest steps: " + ", ".join(f"{k} {s:.1f} s" for s, k in figures["slowest"]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=1_000_000, help="respondents (exact total)")
+    parser.add_argument("--compare-n", type=int, default=100_000,
+                        help="a second, smaller size to show how cost grows (0: none)")
+    parser.add_argument("--frames", type=Path, default=SHIPPED_DATA / "frames",
+                        help="folder holding the DEPP national files and the Québec frame")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/barometre-bench"),
+                        help="scratch folder (data, warehouse, exports per size)")
+    parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse data already generated under --work for that size")
+    parser.add_argument("--child", nargs=2, metavar=("DATA_DIR", "REPORT"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        run_pipeline_child(Path(args.child[0]), Path(args.child[1]))
+        return 0
+
+    sizes = [s for s in (args.compare_n, args.n) if s]
+    results = {}
+    for n in sizes:
+        work = args.work / f"n{n}"
+        data_dir = work / "data"
+        if not (args.reuse and (data_dir / "sources").exists()):
+            started = time.perf_counter()
+            prepare_data(data_dir, n, args.frames, args.seed)
+            print(f"generated {n:,} respondents in {time.perf_counter() - started:.1f} s "
+                  "(not timed)", flush=True)
+        figures = measure(data_dir, work)
+        results[n] = figures
+        _print(n, respondents_in(data_dir), figures)
+
+    top = results[args.n]
+    validation = float(top["stages"]["validate"]) / float(top["wall"])
+    print(f"\ntargets at {args.n:,}: wall < {TARGET_SECONDS:.0f} s "
+          f"{'met' if top['wall'] < TARGET_SECONDS else 'MISSED'}; peak < {TARGET_GIB:.0f} GiB "
+          f"{'met' if top['peak_gib'] < TARGET_GIB else 'MISSED'}; validation < "
+          f"{100 * VALIDATION_SHARE:.0f} % of the run "
+          f"{'met' if validation < VALIDATION_SHARE else 'MISSED'} ({100 * validation:.1f} %)")
+    if len(results) == 2:
+        small = results[args.compare_n]
+        print(f"growth {args.compare_n:,} -> {args.n:,}: wall x{top['wall'] / small['wall']:.1f}, "
+              f"peak RSS x{top['peak_gib'] / small['peak_gib']:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
