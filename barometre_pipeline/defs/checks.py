@@ -23,7 +23,6 @@ from barometre_pipeline.defs.keys import (
 )
 from barometre_pipeline.defs.resources import WAREHOUSE_POOL, BarometrePaths
 from barometre_pipeline.indicators.catalogue import load_catalogue
-from barometre_pipeline.indicators.consolidate import CONTRACT_DIMENSIONS
 from barometre_pipeline.metadata import INDICATORS
 from barometre_pipeline.sources.manifest import Manifest
 from barometre_pipeline.staging.codebook import load_codebook
@@ -33,11 +32,7 @@ from barometre_pipeline.validation.expectations import (
     with_age_level_gap,
 )
 from barometre_pipeline.validation.gx_suites import run_suite
-from barometre_pipeline.validation.privacy import (
-    recoverable_suppressed_cells,
-    respondent_level_columns,
-    small_published_cells,
-)
+from barometre_pipeline.validation.privacy import check_consolidated_privacy
 from barometre_pipeline.validation.schemas import (
     aggregates_schema,
     consolidated_indicators_schema,
@@ -203,30 +198,17 @@ def consolidated_gx(warehouse: DuckDBResource) -> dg.AssetCheckResult:
 
 @dg.asset_check(asset=CONSOLIDATED_INDICATORS, name="privacy_guarantees", blocking=True,
                 pool=WAREHOUSE_POOL,
-                description="Nothing respondent-level, no published pilot cell under the minimum "
-                "n, no suppressed value recoverable by subtraction from its table.")
+                description="Nothing respondent-level; no published estimated cell (pilot or public "
+                "microdata) under the minimum n, under the confidentiality thresholds, or showing a "
+                "statistic on a withheld row; no confidential cell recoverable from the linked tables "
+                "(exact linear algebra, validation.privacy).")
 def privacy_guarantees(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.AssetCheckResult:
-    catalogue = load_catalogue(paths.settings().data_dir / "indicators.yaml")
-    min_n = int(catalogue.publication.get("min_n_unweighted", 30))
     with warehouse.get_connection() as con:
-        table = read_table(con, table_of(CONSOLIDATED_INDICATORS))
-    leaked_columns = respondent_level_columns(list(table.columns))
-    small = small_published_cells(table, min_n)
-    pilot = table[table["source_family"] == "pilot"]
-    dims = [d for d in CONTRACT_DIMENSIONS if d in pilot]
-    recoverable = recoverable_suppressed_cells(
-        pilot, ["indicator_code", "source_id", "territory", "period"], dims)
-    return dg.AssetCheckResult(
-        passed=not leaked_columns and small.empty and recoverable.empty,
-        metadata={
-            "respondent_level_columns": ", ".join(leaked_columns) or "none",
-            "published_cells_under_min_n": len(small),
-            "recoverable_suppressed_cells": len(recoverable),
-            "failure_cases": _cases(pd.concat([small, recoverable], ignore_index=True)[
-                ["indicator_code", "source_id", *dims, "n_unweighted", "suppressed"]]
-                if len(small) + len(recoverable) else pd.DataFrame()),
-        },
-    )
+        passed, counts, failures = check_consolidated_privacy(con, paths.settings().data_dir)
+    return dg.AssetCheckResult(passed=passed, metadata={
+        **{name: int(count) for name, count in counts.items()},
+        "failure_cases": _cases(failures),
+    })
 
 
 def build_checks(manifests: list[Manifest]) -> list[dg.AssetChecksDefinition]:

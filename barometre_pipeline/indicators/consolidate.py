@@ -16,6 +16,7 @@ from barometre_pipeline.publish.contract import DIMENSION_COLUMNS
 from barometre_pipeline.staging.codebook import Codebook
 from barometre_pipeline.stats.publication import (
     DimensionHierarchy,
+    IndicatorLinks,
     PublicationPolicy,
     apply_publication_policy,
 )
@@ -42,13 +43,35 @@ def breakdown_labels(table: pd.DataFrame) -> list[str]:
 
 
 def policy_from_catalogue(catalogue: Catalogue) -> PublicationPolicy:
-    rules = catalogue.publication
+    """The publication policy from the catalogue's `publication:` section (defaults documented there)."""
+    rules = dict(catalogue.publication)
+    # Reliability thresholds are flat keys (other readers use them); confidentiality is a block.
+    reliability = {k: v for k, v in rules.items() if not isinstance(v, dict)}
+    confidentiality = dict(rules.get("confidentiality") or {})
+    defaults = PublicationPolicy()
     return PublicationPolicy(
-        min_n_unweighted=int(rules.get("min_n_unweighted", 30)),
-        min_n_effective=float(rules.get("min_n_effective", 30)),
-        sensitive_min_n_unweighted=int(rules.get("sensitive_min_n_unweighted", 100)),
+        min_n_unweighted=int(reliability.get("min_n_unweighted", defaults.min_n_unweighted)),
+        min_n_effective=float(reliability.get("min_n_effective", defaults.min_n_effective)),
+        min_psu=int(reliability.get("min_psu", defaults.min_psu)),
+        sensitive_min_n_unweighted=int(reliability.get("sensitive_min_n_unweighted",
+                                                       defaults.sensitive_min_n_unweighted)),
+        sensitive_min_events=int(reliability.get("sensitive_min_events", defaults.sensitive_min_events)),
+        narrow_ci_width=float(reliability.get("narrow_ci_width", defaults.narrow_ci_width)),
+        max_ci_width=float(reliability.get("max_ci_width", defaults.max_ci_width)),
+        max_relative_ci_width=float(reliability.get("max_relative_ci_width", defaults.max_relative_ci_width)),
+        min_df=int(reliability.get("min_df", defaults.min_df)),
+        min_respondents=int(confidentiality.get("min_respondents", defaults.min_respondents)),
+        min_schools=int(confidentiality.get("min_schools", defaults.min_schools)),
+        public_size_dimensions=(tuple(confidentiality["public_size_dimensions"])
+                                if confidentiality.get("public_size_dimensions") is not None else None),
         sensitive_indicators=frozenset(i.code for i in catalogue.indicators if i.sensitive),
     )
+
+
+def indicator_links(catalogue: Catalogue) -> IndicatorLinks:
+    """Conditional populations and mixtures between catalogue indicators (for disclosure control)."""
+    return IndicatorLinks.from_definitions(
+        {i.code: (i.numerator, i.denominator) for i in catalogue.indicators})
 
 
 def level_hierarchy(codebook: Codebook) -> DimensionHierarchy:
@@ -71,9 +94,10 @@ def publish_microdata_rows(
     table = apply_publication_policy(
         table.reset_index(drop=True),
         policy_from_catalogue(catalogue),
-        table_keys=["indicator_code", "source_id", "territory", "period"],
+        table_keys=["source_id", "territory", "period"],
         dimensions=list(CONTRACT_DIMENSIONS),
         hierarchies=[level_hierarchy(codebook)],
+        links=indicator_links(catalogue),
     )
     table["indicator_label_fr"] = table["indicator_code"].map(lambda c: by_code[c].label_fr)
     table["indicator_label_en"] = table["indicator_code"].map(lambda c: by_code[c].label_en)

@@ -91,7 +91,7 @@ def estimate_source_indicators(
     dimension_columns = [
         c for c in table.columns
         if c not in {"indicator_code", "estimate", "se", "ci_low", "ci_high", "ci_method", "df",
-                     "n_unweighted", "n_effective", "deff", "weighted_n", "cv"}
+                     "n_unweighted", "n_effective", "deff", "weighted_n", "cv", "n_psu", "n_events"}
     ]
     # Indicators estimated together share dimension columns; a column another group has but this
     # one lacks means "not broken down" (respondents without an answer fall in no cell).

@@ -15,7 +15,9 @@ but still count in n_h. For each stratum
     V_h = (1 − f_h) · n_h / (n_h − 1) · (Σ Z² − (Σ Z)² / n_h)
 
 and a stratum with a single PSU is centred on the grand mean (R lonely.psu = "adjust"), which
-is 0 for ratio scores. Degrees of freedom are PSUs − strata of the whole design. The numpy
+is 0 for ratio scores. Degrees of freedom are those of the domain, as R ``degf()`` of the
+subset design that ``svyciprop`` uses: PSUs holding at least one member of the cell minus the
+strata holding those PSUs (a cell inside one school has df 0 and no interval). The numpy
 reference in :mod:`barometre_pipeline.stats.estimators` computes the same quantities
 row by row, and the tests hold the two (and R's published figures) together.
 """
@@ -33,7 +35,7 @@ from barometre_pipeline.stats.intervals import proportion_interval
 
 TOTAL_CODE = "_T"
 OUTPUT_STATISTICS = ("estimate", "se", "ci_low", "ci_high", "ci_method", "df", "n_unweighted",
-                     "n_effective", "deff", "weighted_n", "cv")
+                     "n_effective", "deff", "weighted_n", "cv", "n_psu", "n_events")
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,7 @@ def _proportions_sql(relation: str, *, weight: str, strata: str | None, psu: str
             f"SUM(_w) FILTER (WHERE _d{i} AND _y{i}) AS _a{i}",
             f"SUM(_w) FILTER (WHERE _d{i}) AS _b{i}",
             f"COUNT(*) FILTER (WHERE _d{i}) AS _n{i}",
+            f"COUNT(*) FILTER (WHERE _d{i} AND _y{i}) AS _e{i}",
         ]
         if not psu:
             # Each respondent is its own PSU: the PSU totals are w·d·y and w·d, so their
@@ -132,7 +135,7 @@ def _proportions_sql(relation: str, *, weight: str, strata: str | None, psu: str
     rolled = [
         f"SUM({name}) AS {name}"
         for i in range(len(indicators))
-        for name in ([f"_a{i}", f"_b{i}", f"_n{i}"] + ([] if psu else [f"_aa{i}", f"_bb{i}"]))
+        for name in ([f"_a{i}", f"_b{i}", f"_n{i}", f"_e{i}"] + ([] if psu else [f"_aa{i}", f"_bb{i}"]))
     ]
     unit_cells = (
         f"SELECT {', '.join(unit_keys + labels + rolled)} FROM finest "
@@ -140,13 +143,15 @@ def _proportions_sql(relation: str, *, weight: str, strata: str | None, psu: str
     )
     if psu:
         structs = ", ".join(
-            f"{{'k': {i}, 'a': COALESCE(_a{i}, 0), 'b': COALESCE(_b{i}, 0), 'n': _n{i}}}"
+            f"{{'k': {i}, 'a': COALESCE(_a{i}, 0), 'b': COALESCE(_b{i}, 0), 'n': _n{i}, 'e': _e{i}}}"
             for i in range(len(indicators))
         )
+        # `psus`: PSUs holding at least one member of the cell's domain (R degf of the subset).
         strata_cells = (
             f"SELECT s.k AS _k, _stratum, {', '.join(dim_list + [''])}"
             "SUM(s.a) AS sa, SUM(s.b) AS sb, SUM(s.a * s.a) AS saa, SUM(s.a * s.b) AS sab, "
-            "SUM(s.b * s.b) AS sbb, SUM(s.n) AS n "
+            "SUM(s.b * s.b) AS sbb, SUM(s.n) AS n, SUM(s.e) AS e, "
+            "COUNT(*) FILTER (WHERE s.n > 0) AS psus "
             "FROM long_units GROUP BY ALL"
         )
         design = ("SELECT _stratum, COUNT(DISTINCT _psu) AS n_h, MAX(_fpc) AS fpc_h "
@@ -154,12 +159,14 @@ def _proportions_sql(relation: str, *, weight: str, strata: str | None, psu: str
     else:
         structs = ", ".join(
             f"{{'k': {i}, 'a': COALESCE(_a{i}, 0), 'b': COALESCE(_b{i}, 0), "
-            f"'aa': COALESCE(_aa{i}, 0), 'bb': COALESCE(_bb{i}, 0), 'n': _n{i}}}"
+            f"'aa': COALESCE(_aa{i}, 0), 'bb': COALESCE(_bb{i}, 0), 'n': _n{i}, 'e': _e{i}}}"
             for i in range(len(indicators))
         )
+        # Every respondent is its own PSU: the domain's PSUs are its respondents.
         strata_cells = (
             f"SELECT s.k AS _k, _stratum, {', '.join(dim_list + [''])}"
-            "s.a AS sa, s.b AS sb, s.aa AS saa, s.aa AS sab, s.bb AS sbb, s.n AS n FROM long_units"
+            "s.a AS sa, s.b AS sb, s.aa AS saa, s.aa AS sab, s.bb AS sbb, s.n AS n, s.e AS e, "
+            "COALESCE(s.n, 0) AS psus FROM long_units"
         )
         design = "SELECT _stratum, SUM(_rows) AS n_h, MAX(_fpc) AS fpc_h FROM finest GROUP BY _stratum"
     long_units = f"SELECT _stratum, {', '.join(dim_list + ['UNNEST([' + structs + ']) AS s'])} FROM unit_cells"
@@ -183,7 +190,8 @@ design_f AS (
 ),
 cells AS (
     SELECT {join_keys}, SUM(sa) AS numerator_total, SUM(sb) AS weighted_n, SUM(n) AS n_unweighted,
-           SUM(sa) / NULLIF(SUM(sb), 0) AS p
+           SUM(e) AS n_events, SUM(sa) / NULLIF(SUM(sb), 0) AS p, SUM(psus) AS n_psu,
+           SUM(psus) - COUNT(*) FILTER (WHERE psus > 0) AS df
     FROM strata_cells GROUP BY ALL
 ),
 contributions AS (
@@ -195,8 +203,7 @@ contributions AS (
            END AS v
     FROM strata_cells s JOIN cells c USING ({join_keys}) JOIN design_f d USING (_stratum)
 )
-SELECT c.*, COALESCE(v.total_v, 0) / (c.weighted_n * c.weighted_n) AS variance,
-       (SELECT SUM(n_h) - COUNT(*) FROM design) AS df
+SELECT c.*, COALESCE(v.total_v, 0) / (c.weighted_n * c.weighted_n) AS variance
 FROM cells c
 LEFT JOIN (SELECT {join_keys}, SUM(v) AS total_v FROM contributions GROUP BY ALL) v USING ({join_keys})
 """
@@ -238,6 +245,9 @@ def estimate_proportions(con: duckdb.DuckDBPyConnection, relation: str, *, weigh
         n_effective = np.where(deff > 0, n / deff, np.nan)
         cv = np.where(p > 0, se / p, np.nan)
     low, high = proportion_interval(p, se, df, n, method=ci_method, level=confidence)
+    # A domain inside a single PSU (df 0) has no design-based interval: R returns NaN there.
+    no_df = ~(df >= 1)
+    low, high = np.where(no_df, np.nan, low), np.where(no_df, np.nan, high)
 
     result = pd.DataFrame({"indicator_code": codes[cells["_k"].to_numpy(dtype=int)]})
     for i, dimension in enumerate(dimensions):
@@ -253,6 +263,8 @@ def estimate_proportions(con: duckdb.DuckDBPyConnection, relation: str, *, weigh
     result["deff"] = deff
     result["weighted_n"] = cells["weighted_n"].to_numpy(dtype=float)
     result["cv"] = cv
+    result["n_psu"] = cells["n_psu"].to_numpy(dtype=np.int64)
+    result["n_events"] = cells["n_events"].fillna(0).to_numpy(dtype=np.int64)
     order = [pd.Categorical(result["indicator_code"], categories=list(codes), ordered=True)]
     result = result.assign(_order=order[0]).sort_values(["_order", *dimensions], kind="stable")
     return result.drop(columns="_order").reset_index(drop=True)

@@ -3,9 +3,10 @@
 These are the readable, exact counterparts of the SQL engine in ``domain_estimates``: each
 estimator is linearised into weighted scores whose design covariance comes from
 :mod:`barometre_pipeline.stats.taylor`. Domain semantics follow R ``svyby``: a domain is a
-subset of the full design (PSUs without domain members contribute zero scores, degrees of
-freedom are those of the whole design) and missing outcome values are left out of the domain
-rather than removed from the design.
+subset of the full design (PSUs without domain members contribute zero scores) and missing
+outcome values are left out of the domain rather than removed from the design. Degrees of
+freedom are the domain's (R ``degf`` of the subset, what ``svyciprop`` uses); without a domain
+they are the whole design's.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from barometre_pipeline.stats.design import SurveyDesign
+from barometre_pipeline.stats.taylor import domain_degrees_of_freedom
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,12 @@ def _domain_mask(design: SurveyDesign, outcome: np.ndarray, domain: np.ndarray |
     return observed & np.asarray(domain, dtype=bool)
 
 
+def _df(design: SurveyDesign, mask: np.ndarray, domain: np.ndarray | None) -> int:
+    if domain is None:
+        return design.degrees_of_freedom
+    return domain_degrees_of_freedom(design.strata, design.psu, mask & (design.weights > 0))
+
+
 def _as_float(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Outcome as float with rows outside the domain set to 0 (so NaN never leaks)."""
     numeric = pd.to_numeric(pd.Series(values), errors="raise").to_numpy(dtype=float)
@@ -85,7 +93,7 @@ def survey_mean(design: SurveyDesign, outcome: np.ndarray, domain: np.ndarray | 
     variance = float(design.covariance(scores)[0, 0])
     srs, weighted_n, n, wor = _srs_variance_of_mean(y[mask], w[mask], mean)
     deff, deff_wor = _design_effects(variance, srs, wor)
-    return Estimate(mean, math.sqrt(variance), design.degrees_of_freedom, n, weighted_n, deff, deff_wor)
+    return Estimate(mean, math.sqrt(variance), _df(design, mask, domain), n, weighted_n, deff, deff_wor)
 
 
 def survey_proportion(design: SurveyDesign, indicator: np.ndarray, domain: np.ndarray | None = None) -> Estimate:
@@ -107,7 +115,7 @@ def survey_total(design: SurveyDesign, outcome: np.ndarray, domain: np.ndarray |
     mean = total / weighted_n if weighted_n > 0 else math.nan
     srs, _, n, wor = _srs_variance_of_mean(y[mask], w[mask], mean)
     deff, deff_wor = _design_effects(variance, srs * weighted_n**2, wor)
-    return Estimate(total, math.sqrt(variance), design.degrees_of_freedom, n, weighted_n, deff, deff_wor)
+    return Estimate(total, math.sqrt(variance), _df(design, mask, domain), n, weighted_n, deff, deff_wor)
 
 
 def survey_ratio(design: SurveyDesign, numerator: np.ndarray, denominator: np.ndarray,
@@ -120,7 +128,7 @@ def survey_ratio(design: SurveyDesign, numerator: np.ndarray, denominator: np.nd
     x_total = float(np.sum(w * x))
     ratio = float(np.sum(w * y) / x_total)
     variance = float(design.covariance(w * (y - ratio * x) / x_total)[0, 0])
-    return Estimate(ratio, math.sqrt(variance), design.degrees_of_freedom, int(mask.sum()),
+    return Estimate(ratio, math.sqrt(variance), _df(design, mask, domain), int(mask.sum()),
                     float(np.sum(w)), math.nan, math.nan)
 
 

@@ -1,97 +1,111 @@
-"""The publication policy: which estimates may leave the warehouse, and how reliable they are.
+"""The publication policy: which estimates may leave the warehouse, and why the others do not.
 
-One configurable :class:`PublicationPolicy` is applied to every microdata indicator table:
+Two rules, kept apart because they answer different questions:
 
-1. **Primary suppression** of cells too small to publish: unweighted n below the minimum,
-   effective n below the minimum, stricter minimums for sensitive indicators (self-harm
-   ideation), and — following the NCHS 2017 Data Presentation Standards for Proportions — cells
-   whose confidence interval is too wide to carry information.
-2. **Reliability** of what remains, per NCHS: ``reliable``, or ``unreliable`` (published with a
-   flag) when the design has fewer than 8 degrees of freedom or the complementary proportion
-   fails the relative-width rule.
-3. **Complementary suppression**: a cell suppressed alone among its siblings could be recovered
-   from the published total minus the published siblings (counts are additive: the weighted
-   count of a total is the sum of its parts). Within every additive group — the rows of a table
-   that differ only in one broken-down dimension, together with that dimension's ``_T`` total
-   row, plus any declared hierarchy such as level → grade group — the next smallest cell is
-   suppressed until no suppressed cell is determined by the published ones. The final check
-   is exact linear algebra on the table's additive constraints, so patterns that pass the
-   "two per line" rule but still leak a cell (bridges in two-way tables) are caught too.
+1. **Reliability** (is the number worth reading?), after the NCHS Data Presentation Standards for
+   Proportions (Parker et al. 2017, Vital Health Stat 2(175)): a cell is withheld when its
+   respondents n < 30 or its effective n < 30 (effective n = n / design effect, the design effect
+   taken as 1 when below 1, so a design effect under 1 never lifts a small cell), when its domain
+   lies in fewer than 2 PSUs (no design-based variance, df 0), when its Korn–Graubard interval is
+   30 points wide or more, or between 5 and 30 points wide with a relative width above 130 %. A
+   published cell is flagged ``unreliable`` when its domain has fewer than 8 degrees of freedom or
+   its complement fails the relative-width rule. Sensitive indicators (self-harm ideation) need
+   100 respondents and 5 on each side of the proportion. An unreliable number recovered by
+   subtraction discloses nothing about a person, so reliability needs no complementary suppression.
+2. **Confidentiality** (statistical secrecy: could the number describe a few identifiable pupils
+   or one school?): a cell with fewer than ``min_respondents`` respondents or drawn from fewer than
+   ``min_schools`` schools (PSUs) is withheld, **and** so many other cells as needed for it to
+   stay unrecoverable from everything published for the same source, territory and period —
+   other breakdowns, margins and linked indicators — proven by exact linear algebra
+   (:mod:`barometre_pipeline.stats.disclosure`). Complements are chosen cheapest first: cells
+   already flagged unreliable, then ordinary cells (smallest n first), then margins, and girls' or
+   boys' cells only when nothing else protects the cell.
 
-Suppressed rows keep their keys and ``n_unweighted`` but lose estimate, se and interval.
+Every withheld row keeps its keys and ``n_unweighted`` and says why in ``suppression_reason``:
+``reliability:…``, ``confidentiality:…`` or ``complementary:<protected cell>``, ``;``-joined.
+Estimate, se, interval, cv, design effect and effective n of a withheld row are nulled.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy.linalg import null_space
+from threadpoolctl import threadpool_limits
+
+from barometre_pipeline.stats.disclosure import (
+    DimensionHierarchy,
+    IndicatorLinks,
+    LinkedSystem,
+    additive_equations,
+    cell_label,
+)
+
+__all__ = [
+    "AdditiveGroup", "DimensionHierarchy", "IndicatorLinks", "PublicationPolicy", "additive_groups",
+    "apply_publication_policy", "primary_assessment", "recoverable_cells",
+]
 
 TOTAL = "_T"
 RELIABLE = "reliable"
 UNRELIABLE = "unreliable"
 SUPPRESSED = "suppressed"
+RELIABILITY = "reliability"
+CONFIDENTIALITY = "confidentiality"
 COMPLEMENTARY = "complementary"
-MASKED_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "cv")
+MASKED_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "cv", "deff", "n_effective")
 
 
 @dataclass(frozen=True)
 class PublicationPolicy:
-    """Thresholds of the publication rules (defaults: NCHS 2017 for proportions).
+    """Thresholds of the two rules (see the module docstring for their sources).
 
     ``sensitive_indicators`` (codes in ``indicator_column``) or a boolean ``sensitive`` column of
-    the table mark sensitive rows, which need ``sensitive_min_n_unweighted`` respondents and at
-    least ``sensitive_min_events`` respondents on each side of the proportion (a cell where
-    nobody, or everybody, reports self-harm ideation discloses every pupil's answer).
+    the table mark sensitive rows. ``last_resort`` lists dimension values a complementary
+    suppression may hide only when nothing else protects the cell (girls' and boys' cells).
     """
 
+    # Reliability (NCHS 2017).
     min_n_unweighted: int = 30
     min_n_effective: float = 30.0
+    min_psu: int = 2
     sensitive_min_n_unweighted: int = 100
     sensitive_min_events: int = 5
     sensitive_indicators: frozenset[str] = field(default_factory=frozenset)
     indicator_column: str = "indicator_code"
-    # NCHS proportion rules: CI width <= 0.05 is fine; >= 0.30 is suppressed; in between the
-    # relative width (width / p) must be <= 130 %.
     apply_nchs_width_rules: bool = True
     narrow_ci_width: float = 0.05
     max_ci_width: float = 0.30
     max_relative_ci_width: float = 1.30
     min_df: int = 8
-    # Non-proportions (column ``unit`` other than ``proportion``): flagged above this RSE.
-    max_relative_standard_error: float = 0.30
+    max_relative_standard_error: float = 0.30  # non-proportions: flagged above this RSE
+    # Confidentiality (statistical secrecy).
+    min_respondents: int = 5
+    min_schools: int = 3
     complementary: bool = True
+    last_resort: tuple[tuple[str, tuple[str, ...]], ...] = (("sex", ("F", "M")),)
+    # Cells whose weighted size a reader knows: None = every cell (strictest); otherwise the
+    # grand total and the one-way cells of these dimensions (the raking margins).
+    public_size_dimensions: tuple[str, ...] | None = None
+    max_trials_per_tier: int = 12
+
+    def public_size(self, cell: Mapping[str, str]) -> bool:
+        if self.public_size_dimensions is None:
+            return True
+        broken_down = [d for d, v in cell.items() if v != TOTAL]
+        return not broken_down or (len(broken_down) == 1 and broken_down[0] in self.public_size_dimensions)
 
     def __post_init__(self) -> None:
         if self.min_n_unweighted < 1 or self.min_n_effective < 0:
             raise ValueError("minimum cell sizes must be positive")
         if not 0 < self.narrow_ci_width <= self.max_ci_width:
             raise ValueError("narrow_ci_width must be positive and not above max_ci_width")
-
-
-@dataclass(frozen=True)
-class DimensionHierarchy:
-    """A dimension whose categories add up to the categories of a coarser dimension.
-
-    ``DimensionHierarchy("level", "grade_group", {"6E": "COLLEGE", ..., "TLE": "LYCEE"})``:
-    the row ``level=_T, grade_group=COLLEGE`` is the sum of the rows ``level=6E..3E``.
-    """
-
-    child: str
-    parent: str
-    parent_of: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class AdditiveGroup:
-    """Row positions (within a table) of a total and of the parts that add up to it."""
-
-    total: int
-    members: tuple[int, ...]
+        if self.min_respondents < 1 or self.min_schools < 1:
+            raise ValueError("confidentiality thresholds must be at least 1")
 
 
 def _as_float(table: pd.DataFrame, column: str) -> np.ndarray:
@@ -115,40 +129,67 @@ def _is_proportion(table: pd.DataFrame) -> np.ndarray:
     return (table["unit"].fillna("proportion") == "proportion").to_numpy()
 
 
-def primary_assessment(table: pd.DataFrame, policy: PublicationPolicy) -> tuple[np.ndarray, list[list[str]], np.ndarray]:
-    """Row-wise rules: (suppressed, reasons per row, reliability per row)."""
+@dataclass
+class Assessment:
+    """Row-wise outcome of the two rules (before complementary suppression)."""
+
+    reasons: list[list[str]]
+    reliability: np.ndarray
+    confidential: np.ndarray
+
+    @property
+    def withheld(self) -> np.ndarray:
+        return np.array([bool(r) for r in self.reasons], dtype=bool)
+
+
+def primary_assessment(table: pd.DataFrame, policy: PublicationPolicy) -> Assessment:
+    """Reliability and confidentiality of each row on its own."""
     n = _as_float(table, "n_unweighted")
-    n_effective = _as_float(table, "n_effective")
-    # No design effect (p = 0 or 1 has zero linearised variance): NCHS then uses the actual n.
-    n_effective = np.where(np.isfinite(n_effective), n_effective, n)
+    deff = _as_float(table, "deff")
+    # NCHS: effective n = n / deff with deff < 1 (or unknown: p = 0 or 1) taken as 1.
+    n_effective = n / np.where(np.isfinite(deff), np.maximum(deff, 1.0), 1.0)
+    if "deff" not in table and "n_effective" in table:
+        n_effective = np.fmin(_as_float(table, "n_effective"), n)
     estimate = _as_float(table, "estimate")
     se = _as_float(table, "se")
     width = _as_float(table, "ci_high") - _as_float(table, "ci_low")
     df = _as_float(table, "df")
+    n_psu = _as_float(table, "n_psu")
+    events = _as_float(table, "n_events")
+    events = np.where(np.isfinite(events), events, np.round(estimate * n))
     sensitive = _sensitive_rows(table, policy)
     proportion = _is_proportion(table)
 
     reasons: list[list[str]] = [[] for _ in range(len(table))]
     reliability = np.full(len(table), RELIABLE, dtype=object)
+    confidential = np.zeros(len(table), dtype=bool)
     for i in range(len(table)):
         row = reasons[i]
+        # Confidentiality first: it decides whether the cell must be protected by complements.
+        if not n[i] >= policy.min_respondents:
+            row.append(f"{CONFIDENTIALITY}:n<{policy.min_respondents}")
+        if np.isfinite(n_psu[i]) and not n_psu[i] >= policy.min_schools:
+            row.append(f"{CONFIDENTIALITY}:schools<{policy.min_schools}")
+        confidential[i] = bool(row)
         if not np.isfinite(estimate[i]):
-            row.append("no_estimate")
+            row.append(f"{RELIABILITY}:no_estimate")
         if not n[i] >= policy.min_n_unweighted:
-            row.append(f"n_unweighted<{policy.min_n_unweighted}")
+            row.append(f"{RELIABILITY}:n<{policy.min_n_unweighted}")
         if not n_effective[i] >= policy.min_n_effective:
-            row.append(f"n_effective<{policy.min_n_effective:g}")
-        if sensitive[i] and not row:
-            events = estimate[i] * n[i]
-            if (n[i] < policy.sensitive_min_n_unweighted
-                    or min(events, n[i] - events) < policy.sensitive_min_events - 1e-9):
-                row.append("sensitive")
+            row.append(f"{RELIABILITY}:effective_n<{policy.min_n_effective:g}")
+        if np.isfinite(n_psu[i]) and not n_psu[i] >= policy.min_psu:
+            row.append(f"{RELIABILITY}:psu<{policy.min_psu}")
+        if sensitive[i]:
+            if not n[i] >= policy.sensitive_min_n_unweighted:
+                row.append(f"{RELIABILITY}:sensitive_n<{policy.sensitive_min_n_unweighted}")
+            elif not min(events[i], n[i] - events[i]) >= policy.sensitive_min_events:
+                row.append(f"{RELIABILITY}:sensitive_events<{policy.sensitive_min_events}")
         if row:
             continue
         if proportion[i] and policy.apply_nchs_width_rules:
             reason = _nchs_width_rule(estimate[i], width[i], policy)
             if reason:
-                row.append(reason)
+                row.append(f"{RELIABILITY}:{reason}")
                 continue
             # Complement rule: 1 - p must also pass the relative width rule, else flag.
             if _nchs_width_rule(1.0 - estimate[i], width[i], policy):
@@ -157,13 +198,13 @@ def primary_assessment(table: pd.DataFrame, policy: PublicationPolicy) -> tuple[
             reliability[i] = UNRELIABLE
         if np.isfinite(df[i]) and df[i] < policy.min_df:
             reliability[i] = UNRELIABLE
-    suppressed = np.array([bool(row) for row in reasons])
-    reliability[suppressed] = SUPPRESSED
-    return suppressed, reasons, reliability
+    withheld = np.array([bool(row) for row in reasons], dtype=bool)
+    reliability[withheld] = SUPPRESSED
+    return Assessment(reasons, reliability, confidential)
 
 
 def _nchs_width_rule(p: float, width: float, policy: PublicationPolicy) -> str | None:
-    """Reason to suppress a proportion under the NCHS width rules, or None."""
+    """Reason to withhold a proportion under the NCHS width rules, or None."""
     if not np.isfinite(width):
         return None
     if width >= policy.max_ci_width:
@@ -176,77 +217,35 @@ def _nchs_width_rule(p: float, width: float, policy: PublicationPolicy) -> str |
     return None
 
 
+# --- single-table additive groups (kept for callers that reason about one table) --------------
+
+
+@dataclass(frozen=True)
+class AdditiveGroup:
+    """Row positions (within a table) of a total and of the parts that add up to it."""
+
+    total: int
+    members: tuple[int, ...]
+
+
 def additive_groups(table: pd.DataFrame, dimensions: Sequence[str],
                     hierarchies: Sequence[DimensionHierarchy] = ()) -> list[AdditiveGroup]:
-    """Additive groups of one table (row positions 0..len-1).
-
-    For each dimension, the rows sharing every other dimension value: the row where the
-    dimension is ``_T`` is the total of the rows where it is not. For a hierarchy, the row
-    ``child=_T, parent=G`` is the total of the rows ``child=c`` (c in G) with ``parent`` either
-    ``_T`` or ``G``.
-    """
-    keys = table[list(dimensions)].astype(str).reset_index(drop=True)
-    if keys.duplicated().any():
-        duplicated = keys[keys.duplicated()].iloc[0].to_dict()
-        raise ValueError(f"a table has two rows for the same dimension values {duplicated}")
-    position = {tuple(row): i for i, row in enumerate(keys.itertuples(index=False, name=None))}
-    groups: list[AdditiveGroup] = []
-    for d in range(len(dimensions)):
-        others = [k for k in range(len(dimensions)) if k != d]
-        members_by_context: dict[tuple[str, ...], list[int]] = {}
-        totals_by_context: dict[tuple[str, ...], int] = {}
-        for key, i in position.items():
-            context = tuple(key[k] for k in others)
-            if key[d] == TOTAL:
-                totals_by_context[context] = i
-            else:
-                members_by_context.setdefault(context, []).append(i)
-        for context, total in totals_by_context.items():
-            members = members_by_context.get(context)
-            if members:
-                groups.append(AdditiveGroup(total, tuple(sorted(members))))
-    for hierarchy in hierarchies:
-        if hierarchy.child not in dimensions or hierarchy.parent not in dimensions:
-            continue
-        c, p = list(dimensions).index(hierarchy.child), list(dimensions).index(hierarchy.parent)
-        for key, total in position.items():
-            if key[c] != TOTAL or key[p] == TOTAL:
-                continue
-            children = [code for code, parent in hierarchy.parent_of.items() if parent == key[p]]
-            members = []
-            for child in children:
-                for parent_value in (TOTAL, key[p]):
-                    candidate = list(key)
-                    candidate[c], candidate[p] = child, parent_value
-                    if tuple(candidate) in position:
-                        members.append(position[tuple(candidate)])
-                        break
-            if members:
-                groups.append(AdditiveGroup(total, tuple(sorted(members))))
-    return groups
-
-
-def _constraint_matrix(groups: Sequence[AdditiveGroup], size: int) -> np.ndarray:
-    matrix = np.zeros((len(groups), size))
-    for g, group in enumerate(groups):
-        matrix[g, group.total] = 1.0
-        matrix[g, list(group.members)] = -1.0
-    return matrix
+    """Additive groups of one indicator's table (row positions 0..len-1)."""
+    return [AdditiveGroup(total, parts) for total, parts in additive_equations(table, dimensions, hierarchies)]
 
 
 def recoverable_cells(groups: Sequence[AdditiveGroup], suppressed: np.ndarray) -> np.ndarray:
-    """Suppressed cells whose (weighted count) value follows from the published cells.
-
-    With the additive constraints ``A x = 0`` and the published part known, the suppressed
-    values ``x_S`` solve ``A_S x_S = -A_P x_P``; cell j is determined iff every solution of
-    ``A_S z = 0`` has ``z_j = 0``.
-    """
+    """Suppressed cells of one table whose (weighted count) value follows from the published ones."""
     suppressed = np.asarray(suppressed, dtype=bool)
     hidden = np.flatnonzero(suppressed)
     result = np.zeros(len(suppressed), dtype=bool)
     if len(hidden) == 0 or not groups:
         return result
-    matrix = _constraint_matrix(groups, len(suppressed))[:, hidden]
+    matrix = np.zeros((len(groups), len(suppressed)))
+    for g, group in enumerate(groups):
+        matrix[g, group.total] = 1.0
+        matrix[g, list(group.members)] = -1.0
+    matrix = matrix[:, hidden]
     matrix = matrix[np.any(matrix != 0, axis=1)]
     if len(matrix) == 0:
         return result
@@ -256,98 +255,141 @@ def recoverable_cells(groups: Sequence[AdditiveGroup], suppressed: np.ndarray) -
     return result
 
 
-def complementary_suppression(groups: Sequence[AdditiveGroup], suppressed: np.ndarray,
-                              size: np.ndarray) -> np.ndarray:
-    """Cells to suppress in addition to ``suppressed`` so that none can be recovered.
+# --- complementary suppression over linked tables ----------------------------------------------
 
-    First the line rule (a group with a published total never has exactly one suppressed
-    part: the smallest published sibling, by ``size``, joins it), iterated until stable; then
-    the exact check, suppressing the smallest published cell sharing a group with any cell
-    that is still recoverable, until none is.
+
+def _complement_cost(rows: pd.DataFrame, dimensions: Sequence[str], reliability: np.ndarray,
+                     policy: PublicationPolicy) -> list[tuple[int, float]]:
+    """(tier, n) per row: the lower, the sooner a row is hidden as a complement."""
+    n = _as_float(rows, "n_unweighted")
+    last_resort = np.zeros(len(rows), dtype=bool)
+    for dimension, values in policy.last_resort:
+        if dimension in rows:
+            last_resort |= rows[dimension].astype(str).isin(values).to_numpy()
+    totals = (rows[list(dimensions)].astype(str) == TOTAL).sum(axis=1).to_numpy() if dimensions else np.zeros(len(rows))
+    grand_total = totals == len(dimensions)
+    costs = []
+    for i in range(len(rows)):
+        if grand_total[i]:
+            tier = 5
+        elif last_resort[i]:
+            tier = 4
+        elif reliability[i] == UNRELIABLE:
+            tier = 0
+        elif totals[i] < len(dimensions) - 1:
+            tier = 1  # a crossed cell
+        else:
+            tier = 2  # a one-way margin
+        costs.append((tier, float(n[i]) if np.isfinite(n[i]) else 0.0))
+    return costs
+
+
+def protect_confidential_cells(system: LinkedSystem, published: np.ndarray, confidential: np.ndarray,
+                               costs: Sequence[tuple[int, float]], max_trials: int = 12) -> dict[int, int]:
+    """Hide published cells until no confidential cell is recoverable.
+
+    Returns ``{hidden row: protected row}``. For the first recoverable confidential cell, the
+    published cells tied to it are tried cheapest first; the first whose hiding makes the cell
+    unrecoverable is hidden. When no cheap (non-last-resort) cell does it alone, the cheapest is
+    hidden and the search goes on, so girls' and boys' cells go last.
     """
-    hidden = np.asarray(suppressed, dtype=bool).copy()
-    order = np.asarray(size, dtype=float)
-    order = np.where(np.isfinite(order), order, -np.inf)
+    published = np.asarray(published, dtype=bool).copy()
+    confidential = np.asarray(confidential, dtype=bool)
+    added: dict[int, int] = {}
+    with threadpool_limits(1):
+        return _protect(system, published, confidential, costs, max_trials, added)
 
-    def smallest(candidates: list[int]) -> int | None:
-        published = [i for i in candidates if not hidden[i]]
-        return min(published, key=lambda i: (order[i], i)) if published else None
 
-    while True:
-        changed = False
-        for group in groups:
-            if hidden[group.total]:
-                continue
-            n_hidden = sum(hidden[i] for i in group.members)
-            if n_hidden == 1:
-                choice = smallest(list(group.members))
-                hidden[choice if choice is not None else group.total] = True
-                changed = True
-        if changed:
-            continue
-        leaking = np.flatnonzero(recoverable_cells(groups, hidden))
+def _protect(system: LinkedSystem, published: np.ndarray, confidential: np.ndarray,
+             costs: Sequence[tuple[int, float]], max_trials: int, added: dict[int, int]) -> dict[int, int]:
+    for _ in range(4 * system.size + 1):
+        leaking = np.flatnonzero(system.recoverable(published) & confidential)
         if len(leaking) == 0:
-            return hidden & ~np.asarray(suppressed, dtype=bool)
-        choice = _breaking_cell(groups, hidden, int(leaking[0]), smallest)
-        if choice is None:
-            return hidden & ~np.asarray(suppressed, dtype=bool)
-        hidden[choice] = True
-
-
-def _breaking_cell(groups: Sequence[AdditiveGroup], hidden: np.ndarray, cell: int,
-                   smallest: Callable[[list[int]], int | None]) -> int | None:
-    """The published cell to hide so that a recoverable ``cell`` gains a degree of freedom.
-
-    The value of ``cell`` is pinned by the published cells of the groups reachable from it
-    through hidden cells; the smallest published part of those groups is hidden (a total
-    only when no part is left).
-    """
-    reached, frontier, visited = {cell}, [cell], set()
-    while frontier:
-        current = frontier.pop()
-        for index, group in enumerate(groups):
-            if index in visited or (current != group.total and current not in group.members):
-                continue
-            visited.add(index)
-            for other in (group.total, *group.members):
-                if hidden[other] and other not in reached:
-                    reached.add(other)
-                    frontier.append(other)
-    related = [groups[index] for index in sorted(visited)]
-    choice = smallest([i for group in related for i in group.members])
-    return choice if choice is not None else smallest([group.total for group in related])
+            return added
+        target = int(leaking[0])
+        candidates = sorted(system.neighbours(target, published), key=lambda i: (costs[i], i))
+        if not candidates:
+            raise RuntimeError(f"cell {target} is recoverable but tied to no published cell")
+        chosen = None
+        for tier in sorted({costs[i][0] for i in candidates}):
+            if tier >= 4 and any(costs[i][0] < 4 for i in system.direct_neighbours(target, published)):
+                break  # girls' and boys' cells only when no other cell shares an equation
+            for candidate in [i for i in candidates if costs[i][0] == tier][:max_trials]:
+                trial = published.copy()
+                trial[candidate] = False
+                if not system.recoverable(trial)[target]:
+                    chosen = candidate
+                    break
+            if chosen is not None:
+                break
+        if chosen is None:
+            # No single cell protects it: hide the cheapest cell sharing an equation with it (a
+            # margin before a girls' or boys' cell) and look again.
+            direct = sorted(system.direct_neighbours(target, published), key=lambda i: (costs[i], i))
+            chosen = direct[0] if direct else candidates[0]
+        published[chosen] = False
+        added[chosen] = target
+    raise RuntimeError("complementary suppression did not converge")
 
 
 def apply_publication_policy(table: pd.DataFrame, policy: PublicationPolicy, table_keys: Sequence[str],
                              dimensions: Sequence[str],
-                             hierarchies: Sequence[DimensionHierarchy] = ()) -> pd.DataFrame:
-    """Apply the policy to an indicator table, adding ``reliability, suppressed, suppression_reason``.
+                             hierarchies: Sequence[DimensionHierarchy] = (),
+                             links: IndicatorLinks | None = None) -> pd.DataFrame:
+    """Apply the policy, adding ``reliability, suppressed, suppression_reason``.
 
-    ``table_keys`` identify a table (indicator, source, territory, period); ``dimensions`` are
-    the breakdown columns holding ``_T`` for totals; ``hierarchies`` declare dimensions nested in
-    others (level in grade group) so their sums are protected too. Masked columns of suppressed
-    rows (estimate, se, ci_low, ci_high, cv) become null; keys and counts are kept.
+    ``table_keys`` identify a family of tables a reader can combine (source, territory, period;
+    the indicator column, if listed, is ignored so indicators are protected together);
+    ``dimensions`` are the breakdown columns holding ``_T`` for totals; ``hierarchies`` declare
+    nested dimensions; ``links`` ties indicators to each other (conditional populations,
+    mixtures). Masked columns of withheld rows become null; keys and counts are kept.
     """
     missing = [c for c in list(table_keys) + list(dimensions) + ["estimate", "n_unweighted"] if c not in table]
     if missing:
         raise ValueError(f"indicator table lacks columns {missing}")
+    links = links or IndicatorLinks()
     result = table.reset_index(drop=True).copy()
-    suppressed, reasons, reliability = primary_assessment(result, policy)
-    if policy.complementary and len(result):
-        size = _as_float(result, "n_unweighted")
-        grouping = result.groupby(list(table_keys), sort=False, dropna=False).indices if table_keys else {(): np.arange(len(result))}
-        for rows in grouping.values():
+    assessment = primary_assessment(result, policy)
+    reasons = assessment.reasons
+    withheld = assessment.withheld
+    if policy.complementary and len(result) and assessment.confidential.any():
+        family_keys = [k for k in table_keys if k != policy.indicator_column]
+        if policy.indicator_column not in result:
+            result[policy.indicator_column] = "_"
+        families = result.groupby(family_keys, sort=False, dropna=False).indices if family_keys \
+            else {(): np.arange(len(result))}
+        for rows in families.values():
             rows = np.asarray(rows)
-            groups = additive_groups(result.iloc[rows], dimensions, hierarchies)
-            extra = complementary_suppression(groups, suppressed[rows], size[rows])
-            for i in rows[extra]:
-                reasons[i].append(COMPLEMENTARY)
-            suppressed[rows[extra]] = True
-    reliability[suppressed] = SUPPRESSED
+            if not assessment.confidential[rows].any():
+                continue
+            part = result.iloc[rows].reset_index(drop=True)
+            system = LinkedSystem(part, dimensions, links, hierarchies, policy.indicator_column,
+                                  public_size=policy.public_size)
+            costs = _complement_cost(part, dimensions, assessment.reliability[rows], policy)
+            added = protect_confidential_cells(system, ~withheld[rows], assessment.confidential[rows], costs,
+                                               policy.max_trials_per_tier)
+            for local, protected in added.items():
+                label = cell_label(part.iloc[protected], dimensions, policy.indicator_column)
+                reasons[rows[local]].append(f"{COMPLEMENTARY}:{label}")
+                withheld[rows[local]] = True
+    reliability = assessment.reliability.copy()
+    reliability[withheld] = SUPPRESSED
     result["reliability"] = reliability
-    result["suppressed"] = suppressed
+    result["suppressed"] = withheld
     result["suppression_reason"] = [";".join(row) if row else None for row in reasons]
     for column in MASKED_COLUMNS:
         if column in result:
-            result[column] = result[column].astype(float).where(~suppressed)
+            result[column] = pd.to_numeric(result[column], errors="coerce").astype(float).where(~withheld)
     return result
+
+
+def reliable_withheld_as_complement(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows withheld only to protect another cell (what protection costs readers)."""
+    reason = table["suppression_reason"].fillna("")
+    only_complement = reason.str.split(";").map(lambda parts: bool(parts) and all(
+        p.startswith(COMPLEMENTARY) for p in parts if p))
+    return table[table["suppressed"].astype(bool) & only_complement & (reason != "")]
+
+
+def links_from_definitions(definitions: Mapping[str, tuple[str, str]]) -> IndicatorLinks:
+    return IndicatorLinks.from_definitions(definitions)

@@ -205,3 +205,18 @@ def design_degrees_of_freedom(strata: np.ndarray | None, psu: np.ndarray | None,
     n = len(reference)
     _, _, n_strata, n_psu = psu_keys(strata, psu, n)
     return n_psu - n_strata
+
+
+def domain_degrees_of_freedom(strata: np.ndarray | None, psu: np.ndarray | None,
+                              members: np.ndarray) -> int:
+    """Degrees of freedom of a domain, as R ``degf(subset(design, domain))``.
+
+    R's ``svyciprop`` on a subset counts the PSUs that hold at least one domain member (a
+    non-zero weight) minus the strata holding those PSUs; a domain inside one PSU has df 0.
+    """
+    members = np.asarray(members, dtype=bool)
+    n = len(members)
+    stratum_code, psu_code, _, _ = psu_keys(strata, psu, n)
+    if not members.any():
+        return 0
+    return int(len(np.unique(psu_code[members])) - len(np.unique(stratum_code[members])))

@@ -1,0 +1,386 @@
+"""Which withheld cells a reader can recover from what is published, by exact linear algebra.
+
+A reader who sees the published proportions of one source's tables (every indicator, every
+breakdown, one territory and period) can combine them. The attack model is deliberately strict:
+the reader is assumed to know the weighted size of every breakdown cell (the raking margins are
+public), so a published proportion p of an indicator whose population is the whole cell gives its
+weighted numerator count Y = p·N exactly. The unknowns are the numerator counts Y of the other
+cells, tied by linear equations:
+
+- **additivity** inside an indicator: the count of a total is the sum of its parts, along every
+  breakdown dimension and every declared hierarchy (level → grade group);
+- **conditional indicators**: a published p of an indicator whose population is another
+  indicator's numerator (victims of cyberviolence, pupils who attended prevention) ties the two:
+  ``Y − p·Y_D = 0``, or ``Y + p·Y_D = N·p`` when the population is the complement (NOT D);
+- **mixtures**: an indicator with the same numerator over D and over NOT D adds up to the
+  indicator over everybody (``CV_ANY = CV_ANY_PREVENTED + CV_ANY_NOT_PREVENTED`` in counts).
+
+A withheld cell is *recoverable* when every solution of the homogeneous system leaves its
+unknown unchanged, i.e. its row of the null-space basis is zero.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+TOTAL = "_T"
+_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class DimensionHierarchy:
+    """A dimension whose categories add up to the categories of a coarser dimension.
+
+    ``DimensionHierarchy("level", "grade_group", {"6E": "COLLEGE", ..., "TLE": "LYCEE"})``:
+    the row ``level=_T, grade_group=COLLEGE`` is the sum of the rows ``level=6E..3E``.
+    """
+
+    child: str
+    parent: str
+    parent_of: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class IndicatorLinks:
+    """How indicators of one catalogue are tied to each other.
+
+    ``population_of[code] = (base_code, complement)``: the indicator's population is the
+    numerator of ``base_code`` (or its complement when ``complement``); indicators absent from
+    it are over the whole cell. ``mixtures`` lists ``(whole, over_base, over_complement)``.
+    """
+
+    population_of: Mapping[str, tuple[str, bool]] = field(default_factory=dict)
+    mixtures: tuple[tuple[str, str, str], ...] = ()
+
+    @classmethod
+    def from_definitions(cls, definitions: Mapping[str, tuple[str, str]]) -> IndicatorLinks:
+        """Links from ``{code: (numerator, denominator)}`` SQL texts of a catalogue."""
+
+        def normal(text: str) -> str:
+            return " ".join(str(text).lower().replace("(", " ( ").replace(")", " ) ").split())
+
+        def strip(text: str) -> str:
+            text = normal(text)
+            while text.startswith("( ") and text.endswith(" )"):
+                text = text[2:-2].strip()
+            return text
+
+        whole: dict[str, str] = {}
+        for code, (numerator, denominator) in definitions.items():
+            if strip(denominator) == "true":
+                whole.setdefault(strip(numerator), code)
+        population_of: dict[str, tuple[str, bool]] = {}
+        by_numerator: dict[str, dict[tuple[str, bool], str]] = {}
+        for code, (numerator, denominator) in definitions.items():
+            den = strip(denominator)
+            if den == "true":
+                continue
+            complement = bool(re.match(r"^not\s", den))
+            base_text = strip(den[4:]) if complement else den
+            if base_text in whole:
+                population_of[code] = (whole[base_text], complement)
+                by_numerator.setdefault(strip(numerator), {})[(whole[base_text], complement)] = code
+        mixtures = []
+        for numerator, variants in by_numerator.items():
+            if numerator not in whole:
+                continue
+            for (base, complement), code in sorted(variants.items()):
+                other = variants.get((base, True))
+                if not complement and other is not None:
+                    mixtures.append((whole[numerator], code, other))
+        return cls(population_of, tuple(sorted(mixtures)))
+
+
+def cell_label(row: Mapping[str, object], dimensions: Sequence[str], indicator_column: str) -> str:
+    """``CV_ANY|sex=X|level=TLE``: the name a complementary suppression cites."""
+    parts = [str(row[indicator_column])]
+    parts += [f"{d}={row[d]}" for d in dimensions if str(row[d]) != TOTAL]
+    return "|".join(parts)
+
+
+def additive_equations(keys: pd.DataFrame, dimensions: Sequence[str],
+                       hierarchies: Sequence[DimensionHierarchy] = ()) -> list[tuple[int, tuple[int, ...]]]:
+    """(total, parts) row positions of one indicator's table (positions 0..len-1 of ``keys``).
+
+    For each dimension, the rows sharing every other dimension value: the row where the
+    dimension is ``_T`` is the total of the rows where it is not. For a hierarchy, the row
+    ``child=_T, parent=G`` is the total of the rows ``child=c`` (c in G) with ``parent`` either
+    ``_T`` or ``G``.
+    """
+    frame = keys[list(dimensions)].astype(str).reset_index(drop=True)
+    if frame.duplicated().any():
+        duplicated = frame[frame.duplicated()].iloc[0].to_dict()
+        raise ValueError(f"a table has two rows for the same dimension values {duplicated}")
+    position = {tuple(row): i for i, row in enumerate(frame.itertuples(index=False, name=None))}
+    equations: list[tuple[int, tuple[int, ...]]] = []
+    for d in range(len(dimensions)):
+        others = [k for k in range(len(dimensions)) if k != d]
+        members: dict[tuple[str, ...], list[int]] = {}
+        totals: dict[tuple[str, ...], int] = {}
+        for key, i in position.items():
+            context = tuple(key[k] for k in others)
+            if key[d] == TOTAL:
+                totals[context] = i
+            else:
+                members.setdefault(context, []).append(i)
+        for context, total in totals.items():
+            if members.get(context):
+                equations.append((total, tuple(sorted(members[context]))))
+    for hierarchy in hierarchies:
+        if hierarchy.child not in dimensions or hierarchy.parent not in dimensions:
+            continue
+        c, p = list(dimensions).index(hierarchy.child), list(dimensions).index(hierarchy.parent)
+        for key, total in position.items():
+            if key[c] != TOTAL or key[p] == TOTAL:
+                continue
+            parts = []
+            for child in (code for code, parent in hierarchy.parent_of.items() if parent == key[p]):
+                for parent_value in (TOTAL, key[p]):
+                    candidate = list(key)
+                    candidate[c], candidate[p] = child, parent_value
+                    if tuple(candidate) in position:
+                        parts.append(position[tuple(candidate)])
+                        break
+            if parts:
+                equations.append((total, tuple(sorted(parts))))
+    return equations
+
+
+class LinkedSystem:
+    """The linear system of one family of tables (one source, territory and period).
+
+    ``rows`` holds one row per indicator × cell with the indicator column, the dimensions and
+    ``estimate``. Unknowns are the weighted numerator count Y of every row and the weighted
+    size N of every cell; ``public_size(cell)`` says which cell sizes the reader knows (default:
+    all of them, the strictest model; the raking margins are the realistic one, since a crossed
+    cell's weighted size depends on the sample and is never published).
+    """
+
+    def __init__(self, rows: pd.DataFrame, dimensions: Sequence[str], links: IndicatorLinks,
+                 hierarchies: Sequence[DimensionHierarchy] = (),
+                 indicator_column: str = "indicator_code",
+                 public_size: Callable[[dict[str, str]], bool] | None = None) -> None:
+        self.rows = rows.reset_index(drop=True)
+        self.size = len(self.rows)
+        self.dimensions = list(dimensions)
+        codes = self.rows[indicator_column].astype(str).to_numpy()
+        self.codes = codes
+        keys = self.rows[self.dimensions].astype(str)
+        cells = [tuple(v) for v in keys.itertuples(index=False, name=None)]
+        self.cells = cells
+        index = {(code, cell): i for i, (code, cell) in enumerate(zip(codes, cells, strict=True))}
+        self.estimate = pd.to_numeric(self.rows["estimate"], errors="coerce").to_numpy(dtype=float) \
+            if "estimate" in self.rows else np.full(self.size, np.nan)
+        extra: dict[tuple[str, tuple[str, ...]], int] = {}
+
+        def unknown(code: str, cell: tuple[str, ...]) -> int:
+            # A linked cell the table does not hold is an unknown nobody publishes.
+            if (code, cell) in index:
+                return index[(code, cell)]
+            return extra.setdefault((code, cell), self.size + len(extra))
+
+        def size_of(cell: tuple[str, ...]) -> int:
+            return unknown("\x00N", cell)
+
+        # Structural equations (always true): additivity of counts and sizes, and mixtures.
+        self.structural: list[dict[int, float]] = []
+        for code in pd.unique(codes):
+            positions = np.flatnonzero(codes == code)
+            for total, parts in additive_equations(self.rows.iloc[positions], self.dimensions, hierarchies):
+                equation = {int(positions[total]): 1.0}
+                for part in parts:
+                    equation[int(positions[part])] = -1.0
+                self.structural.append(equation)
+        distinct = pd.DataFrame(sorted(set(cells)), columns=self.dimensions) if cells else keys
+        distinct_cells = [tuple(v) for v in distinct.itertuples(index=False, name=None)]
+        for total, parts in additive_equations(distinct, self.dimensions, hierarchies):
+            equation = {size_of(distinct_cells[total]): 1.0}
+            for part in parts:
+                equation[size_of(distinct_cells[part])] = -1.0
+            self.structural.append(equation)
+        present = set(codes)
+        for whole, over_base, over_complement in links.mixtures:
+            if over_base not in present and over_complement not in present:
+                continue
+            for cell in sorted({cells[i] for i in np.flatnonzero(np.isin(codes, [over_base, over_complement]))}):
+                self.structural.append({unknown(whole, cell): 1.0, unknown(over_base, cell): -1.0,
+                                        unknown(over_complement, cell): -1.0})
+        # Each row's population count as {unknown: coefficient} (without its known constant).
+        self.population: list[dict[int, float]] = []
+        for i, code in enumerate(codes):
+            if code in links.population_of:
+                base, complement = links.population_of[code]
+                if complement:
+                    self.population.append({size_of(cells[i]): 1.0, unknown(base, cells[i]): -1.0})
+                else:
+                    self.population.append({unknown(base, cells[i]): 1.0})
+            else:
+                self.population.append({size_of(cells[i]): 1.0})
+        self.n_unknowns = self.size + len(extra)
+        self.known_sizes = np.zeros(self.n_unknowns, dtype=bool)
+        for (code, cell), position in extra.items():
+            if code == "\x00N" and (public_size is None or public_size(dict(zip(self.dimensions, cell, strict=True)))):
+                self.known_sizes[position] = True
+
+    def _equations(self, published: np.ndarray) -> list[dict[int, float]]:
+        """Structural equations plus one ``Y_i = p_i · population_i`` per published row."""
+        equations = list(self.structural)
+        for i in np.flatnonzero(published):
+            if np.isfinite(self.estimate[i]):
+                equation = {int(i): 1.0}
+                for unknown, coefficient in self.population[i].items():
+                    equation[unknown] = equation.get(unknown, 0.0) - float(self.estimate[i]) * coefficient
+                equations.append(equation)
+        return equations
+
+    def _expand(self, unknown: int, published: np.ndarray, depth: int = 0) -> dict[int, float]:
+        """An unknown in terms of free unknowns: a published count is p times its population."""
+        if unknown < self.size and published[unknown] and np.isfinite(self.estimate[unknown]) and depth < 4:
+            result: dict[int, float] = {}
+            for base, coefficient in self.population[unknown].items():
+                for free, inner in self._expand(base, published, depth + 1).items():
+                    result[free] = result.get(free, 0.0) + float(self.estimate[unknown]) * coefficient * inner
+            return result
+        if self.known_sizes[unknown]:
+            return {}
+        return {unknown: 1.0}
+
+    def recoverable(self, published: np.ndarray) -> np.ndarray:
+        """Boolean per row: withheld, and both its count and its population are determined.
+
+        Published counts are substituted by p times their population, so the system's unknowns
+        are only the withheld counts, the unknown cell sizes and the linked cells no table holds.
+        """
+        published = np.asarray(published, dtype=bool)
+        result = np.zeros(self.size, dtype=bool)
+        if published.all():
+            return result
+        expanded = {}
+        rows = []
+        for equation in self.structural:
+            row: dict[int, float] = {}
+            for unknown, coefficient in equation.items():
+                if unknown not in expanded:
+                    expanded[unknown] = self._expand(unknown, published)
+                for free, inner in expanded[unknown].items():
+                    row[free] = row.get(free, 0.0) + coefficient * inner
+            row = {k: v for k, v in row.items() if abs(v) > 1e-14}
+            if row:
+                rows.append(row)
+        columns = sorted({k for row in rows for k in row})
+        column_of = {c: k for k, c in enumerate(columns)}
+        determined = self.known_sizes.copy()
+        # Unknowns in no equation stay free; published rows are known by construction.
+        if rows:
+            matrix = np.zeros((len(rows), len(columns)))
+            for r, row in enumerate(rows):
+                for unknown, coefficient in row.items():
+                    matrix[r, column_of[unknown]] = coefficient
+            for block, cols in _components(matrix):
+                if block.shape[0] == 0:
+                    continue
+                norms = np.linalg.norm(kernel_basis(block), axis=1)
+                for local in np.flatnonzero(norms <= 1e-8):
+                    determined[columns[cols[local]]] = True
+
+        def is_determined(unknown: int) -> bool:
+            terms = self._expand(unknown, published)
+            return all(determined[u] for u in terms)
+
+        for i in np.flatnonzero(~published):
+            result[i] = bool(determined[i]) and all(is_determined(u) for u in self.population[i])
+        return result
+
+    def direct_neighbours(self, row: int, published: np.ndarray) -> list[int]:
+        """Published rows sharing a structural equation with ``row``.
+
+        Rows of the equations where ``row`` is the only withheld unknown come first (those are
+        the equations that pin it); the others follow only when there is no such equation.
+        """
+        published = np.asarray(published, dtype=bool)
+        pinning, other_rows = set(), set()
+        for equation in self.structural:
+            if row not in equation:
+                continue
+            unknowns = [u for u in equation if u != row and not self.known_sizes[u]
+                        and not (u < self.size and published[u])]
+            rows = {u for u in equation if u < self.size and published[u]}
+            (pinning if not unknowns else other_rows).update(rows)
+        return sorted(pinning or other_rows)
+
+    def neighbours(self, row: int, published: np.ndarray) -> list[int]:
+        """Published rows tied to ``row`` through equations (through any unknown)."""
+        published = np.asarray(published, dtype=bool)
+        equations = self._equations(published)
+        start = [row, *(u for u in self.population[row] if not self.known_sizes[u])]
+        reached, frontier, found = set(start), list(start), set()
+        incidence: dict[int, list[int]] = {}
+        for e, equation in enumerate(equations):
+            for unknown in equation:
+                incidence.setdefault(unknown, []).append(e)
+        while frontier:
+            current = frontier.pop()
+            for e in incidence.get(current, []):
+                for other in equations[e]:
+                    if other < self.size and published[other]:
+                        found.add(other)
+                    if self.known_sizes[other]:
+                        continue  # a known constant ties nothing together
+                    if other not in reached and not (other < self.size and published[other]):
+                        reached.add(other)
+                        frontier.append(other)
+        return sorted(found)
+
+
+def kernel_basis(matrix: np.ndarray) -> np.ndarray:
+    """Orthonormal basis (columns) of the null space of ``matrix``.
+
+    A thin SVD of the matrix, padded with zero rows when it is wide, so the right singular
+    vectors span the whole column space (scipy's ``null_space`` builds the full, square U of a
+    tall matrix, thousands of times more work here).
+    """
+    m, n = matrix.shape
+    if m < n:
+        matrix = np.vstack([matrix, np.zeros((n - m, n))])
+    _, singular, vt = np.linalg.svd(matrix, full_matrices=False)
+    if singular.size == 0:
+        return np.eye(n)
+    rank = int(np.sum(singular > _TOLERANCE * max(singular[0], 1.0)))
+    return vt[rank:].T
+
+
+def _components(matrix: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Split a sparse-ish system into independent blocks (rows sharing no unknown)."""
+    n_cols = matrix.shape[1]
+    parent = list(range(n_cols))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    nonzero = [np.flatnonzero(np.abs(r) > 0) for r in matrix]
+    for cols in nonzero:
+        for c in cols[1:]:
+            a, b = find(int(cols[0])), find(int(c))
+            if a != b:
+                parent[a] = b
+    groups: dict[int, list[int]] = {}
+    for c in range(n_cols):
+        groups.setdefault(find(c), []).append(c)
+    row_group = {}
+    for r, cols in enumerate(nonzero):
+        row_group.setdefault(find(int(cols[0])), []).append(r)
+    blocks = []
+    for root, cols in groups.items():
+        rows = row_group.get(root, [])
+        cols_array = np.array(cols)
+        block = matrix[np.ix_(rows, cols_array)] if rows else np.zeros((0, len(cols)))
+        blocks.append((block, cols_array))
+    return blocks

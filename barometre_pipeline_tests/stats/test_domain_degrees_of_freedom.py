@@ -1,0 +1,108 @@
+"""Domain degrees of freedom and Korn–Graubard intervals against R survey 4.1-1.
+
+References: fixtures/survey_domains (R code in make_fixtures.R, README beside it).
+"""
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from barometre_pipeline.stats.design import SurveyDesign
+from barometre_pipeline.stats.domain_estimates import IndicatorSpec, estimate_proportions
+from barometre_pipeline.stats.estimators import survey_proportion
+from barometre_pipeline.stats.publication import PublicationPolicy, apply_publication_policy
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+DOMAINS = FIXTURES / "survey_domains"
+SCH_WIDE = IndicatorSpec("sch_wide", "\"sch.wide\" = 'Yes'")
+
+
+@pytest.fixture(scope="module")
+def apiclus1() -> pd.DataFrame:
+    return pd.read_csv(FIXTURES / "survey" / "apiclus1.csv")
+
+
+@pytest.fixture(scope="module")
+def r_api() -> pd.DataFrame:
+    return pd.read_csv(DOMAINS / "apiclus1_domains_r_reference.csv").set_index("domain")
+
+
+def _clus1(apiclus1: pd.DataFrame, breakdown: str) -> pd.DataFrame:
+    con = duckdb.connect()
+    con.register("api", apiclus1.assign(district=apiclus1["dnum"].astype(str)))
+    return estimate_proportions(con, "api", weight="pw", strata=None, psu="dnum", fpc="fpc",
+                                indicators=[SCH_WIDE], breakdowns=[[breakdown]])
+
+
+def test_small_domain_interval_uses_the_domain_df_like_r(apiclus1, r_api):
+    table = _clus1(apiclus1, "stype").set_index("stype")
+    high_schools, reference = table.loc["H"], r_api.loc["stype==H"]
+    assert high_schools["df"] == reference["df"] == 7
+    assert high_schools["estimate"] == pytest.approx(reference["estimate"], rel=1e-12)
+    assert high_schools["se"] == pytest.approx(reference["se"], rel=1e-8)
+    assert high_schools["ci_low"] == pytest.approx(reference["ci_low"], rel=1e-8)
+    assert high_schools["ci_high"] == pytest.approx(reference["ci_high"], rel=1e-8)
+
+
+def test_whole_design_df_would_give_a_narrower_interval_than_r(apiclus1, r_api):
+    # The bug this guards against: the design's 14 df instead of the domain's 7.
+    from barometre_pipeline.stats.intervals import proportion_interval
+
+    row = _clus1(apiclus1, "stype").set_index("stype").loc["H"]
+    low, high = proportion_interval(row["estimate"], row["se"], 14, row["n_unweighted"])
+    assert float(low) > r_api.loc["stype==H", "ci_low"] + 1e-3
+
+
+def test_one_psu_domain_has_no_df_no_interval_and_is_never_published(apiclus1, r_api):
+    table = _clus1(apiclus1, "district").set_index("district")
+    one_district, reference = table.loc["716"], r_api.loc["dnum==716"]
+    assert one_district["df"] == reference["df"] == 0
+    assert one_district["n_psu"] == 1
+    assert one_district["estimate"] == pytest.approx(reference["estimate"], rel=1e-12)
+    assert 0 < one_district["estimate"] < 1 and one_district["se"] < 1e-12  # R: 6.6e-17
+    assert np.isnan(one_district["ci_low"]) and np.isnan(one_district["ci_high"])  # R: NaN
+    assert np.isnan(reference["ci_low"])
+    published = apply_publication_policy(
+        table.reset_index().assign(indicator_code="sch_wide"), PublicationPolicy(min_n_unweighted=1,
+                                                                                min_n_effective=0),
+        ["indicator_code"], ["district"])
+    row = published.set_index("district").loc["716"]
+    assert row["suppressed"]
+    assert "reliability:psu<2" in row["suppression_reason"]
+    assert "confidentiality:schools<3" in row["suppression_reason"]
+    assert np.isnan(row["estimate"]) and np.isnan(row["deff"]) and np.isnan(row["n_effective"])
+
+
+def test_numpy_reference_reports_the_domain_df(apiclus1, r_api):
+    design = SurveyDesign.from_frame(apiclus1, weight="pw", psu="dnum", fpc="fpc")
+    outcome = (apiclus1["sch.wide"] == "Yes").to_numpy()
+    assert survey_proportion(design, outcome, (apiclus1["stype"] == "H").to_numpy()).df == 7
+    assert survey_proportion(design, outcome, (apiclus1["dnum"] == 716).to_numpy()).df == 0
+    assert survey_proportion(design, outcome).df == 14
+
+
+def test_stratified_cluster_domains_match_r_svyciprop():
+    """NHANES subsample: every domain's estimate, SE, df and KG interval equal R's."""
+    frame = pd.read_csv(DOMAINS / "nhanes_subsample.csv")
+    reference = pd.read_csv(DOMAINS / "nhanes_subsample_r_reference.csv", dtype=str)
+    con = duckdb.connect()
+    con.register("nhanes", frame.assign(sex=frame["RIAGENDR"].astype(str), race_=frame["race"].astype(str),
+                                        age=frame["agecat"].astype(str)))
+    table = estimate_proportions(
+        con, "nhanes", weight="WTMEC2YR", strata="SDMVSTRA", psu="psu_id", fpc=None,
+        indicators=[IndicatorSpec("hi_chol", "CASE WHEN HI_CHOL IS NULL THEN NULL ELSE HI_CHOL = 1 END")],
+        breakdowns=[[], ["sex"], ["race_"], ["age"], ["sex", "age"]])
+    table = table.set_index(["sex", "race_", "age"])
+    assert len(reference) == 19
+    for row in reference.itertuples():
+        ours = table.loc[(row.sex, row.race, row.agecat)]
+        assert ours["n_unweighted"] == int(row.n)
+        assert ours["df"] == int(row.df), (row.domain, row.sex, row.race, row.agecat)
+        assert ours["n_psu"] == int(row.psus)
+        assert ours["estimate"] == pytest.approx(float(row.estimate), rel=1e-10)
+        assert ours["se"] == pytest.approx(float(row.se), rel=1e-7)
+        assert ours["ci_low"] == pytest.approx(float(row.ci_low), rel=1e-6, abs=1e-12)
+        assert ours["ci_high"] == pytest.approx(float(row.ci_high), rel=1e-6)
