@@ -80,8 +80,12 @@ def _merged_ranges(path: Path, worksheet_path: str | None) -> list[MergedRange]:
 
 
 def _merge_refs(xml: bytes) -> list[MergedRange]:
+    # <mergeCells> follows <sheetData> in a worksheet (and cannot occur inside it unescaped):
+    # scan only what follows the cells, not the megabytes of cells themselves.
+    end_of_cells = xml.rfind(b"</sheetData>")
+    tail = xml[end_of_cells:] if end_of_cells >= 0 else xml
     ranges: list[MergedRange] = []
-    for match in _MERGE_CELL.finditer(xml):
+    for match in _MERGE_CELL.finditer(tail):
         min_col, min_row, max_col, max_row = range_boundaries(match.group(1).decode("ascii"))
         ranges.append((min_row, min_col, max_row, max_col))
     return ranges
@@ -104,7 +108,8 @@ def _fast_rows(path: Path, sheet_name: str) -> list[list[str]] | None:
         values = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
     except Exception:  # noqa: BLE001 - any calamine failure falls back to openpyxl
         return None
-    return [[cell_text(v) for v in row] for row in values]
+    # Most cells are text already: only the others go through cell_text.
+    return [[v if type(v) is str else cell_text(v) for v in row] for row in values]
 
 
 def _unescape(text: bytes) -> str:
@@ -267,11 +272,12 @@ def read_spreadsheet(path: Path, options: ReadOptions, display_name: str) -> Rea
     for index in range(data_start, len(rows)):
         row = rows[index]
         line = index + 1
-        filled = [i for i, cell in enumerate(row) if cell.strip()]
-        if not filled:
+        # Stops at the first filled cell: blank rows are rare, so this is one cell per row.
+        if not any(cell.strip() for cell in row):
             blank += 1
             continue
-        if filled[-1] >= width:
+        if any(cell.strip() for cell in row[width:]):
+            filled = [i for i, cell in enumerate(row) if cell.strip()]
             rejects.append(
                 RejectedRow(
                     display_name,
