@@ -127,6 +127,8 @@ class ReportBuilder:
                      f" à {self.quote(table, row, 'ci_high', 'percent')})")
         if row.get("reliability") == "unreliable":
             text += " [estimation peu fiable]"
+        elif row.get("reliability") == "caution":
+            text += " [à interpréter avec prudence]"
         return text
 
     def ci_label(self) -> str:
@@ -151,7 +153,7 @@ class ReportBuilder:
         return Cell(f"{low} à {high}")
 
     def n_cell(self, row: dict | None, table: str = "indicators") -> Cell:
-        if row is None or is_missing(row.get("n_unweighted")):
+        if row is None or row.get("suppressed") or is_missing(row.get("n_unweighted")):
             return Cell("—")
         return Cell(self.quote(table, row, "n_unweighted", "count"))
 
@@ -241,7 +243,7 @@ class ReportBuilder:
         return ""
 
     def indicator_figure(self, caption: str, entries: list[tuple[str, str, dict | None]],
-                         x_title: str = "% des élèves (intervalle de confiance)") -> Block:
+                         x_title: str = "pourcentage des élèves (intervalle de confiance)") -> Block:
         """A dot-and-whisker figure of proportions and its annex table; (label, series, row)."""
         self.n_figures += 1
         number = self.n_figures

@@ -19,8 +19,8 @@ FONT = "Libertinus Serif"
 SHAPES = ["circle", "square", "triangle-up", "diamond", "cross", "triangle-down"]
 GREYS = ["#000000", "#555555", "#888888", "#222222", "#666666", "#999999"]
 FILLED = [True, False, True, False, True, False]
-WIDTH = 280
-LABEL_LIMIT = 330
+WIDTH = 260
+LABEL_LIMIT = 420
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ EXPOSURE_DIMENSIONS = (("sex", "Sexe"), ("level", "Niveau"), ("age_band", "Âge"
 SERIES_TERRITORIES = {TERRITORY_ORLEANS_TOURS: ("FR", "FR-MET", "FR-OT", "INT"),
                       TERRITORY_QUEBEC: ("CA", "CA-QC", "INT", "US")}
 SERIES_CODES = ("CV_ANY", "CV_REPEATED")
+# Short names of the exposures of the impact odds ratios (chart rows must stay short).
+EXPOSURE_WORDS = {"CV_ANY": "victimes", "CV_ANY&BULLIED_IN_PERSON": "victimes + harcèlement"}
 
 
 def _para(text: str) -> Block:
@@ -234,8 +236,10 @@ def sample(b: ReportBuilder) -> Section:
         for dim, title in dims:
             rows_in = select.breakdown(b.t.indicators, HEADLINE, latest, dim, b.category_order(dim)
                                        if dim != "departement" else None)
-            total_n = sum(float(r["n_unweighted"]) for r in rows_in
-                          if not is_missing(r.get("n_unweighted")))
+            # Counts of withheld cells are not quoted: shares are among the published cells.
+            rows_in = [r for r in rows_in if not r.get("suppressed")
+                       and not is_missing(r.get("n_unweighted"))]
+            total_n = sum(float(r["n_unweighted"]) for r in rows_in)
             population = (margins.totals.get(dim, {}) if margins else {})
             population_total = sum(population.values()) if population else 0.0
             rows = []
@@ -359,7 +363,7 @@ def _vectors(b: ReportBuilder) -> Section:
                 f"{b.pct(known, with_ci=False)} des cas et venait du même "
                 f"{b.terms['school']} dans {b.pct(same, with_ci=False)} des cas."))
     figure = b.indicator_figure("Plateformes et auteurs, parmi les victimes",
-                                _series_entries(b, VECTORS), "% des victimes")
+                                _series_entries(b, VECTORS), "pourcentage des victimes")
     return Section("vecteurs", b.texts["titles"]["vecteurs"], [_findings(findings), figure])
 
 
@@ -477,7 +481,8 @@ def _impacts(b: ReportBuilder) -> Section:
                                         comparability_group=IMPACT_OR_GROUP):
             if SELF_HARM in row["effect_code"] and not _self_harm_allowed(b, row):
                 continue
-            odds.append((f"{_outcome_words(row)} — {_effect_name(row)}", series, row))
+            exposure = EXPOSURE_WORDS.get(str(row.get("exposure")), _effect_name(row))
+            odds.append((f"{_outcome_words(row)} : {exposure}", series, row))
     odds.sort(key=lambda e: e[0])
     forest = b.effect_figure("Conséquences associées au fait d'être victime : rapports de cotes "
                              "ajustés sur le sexe et le niveau", odds, "rapport de cotes ajusté")
@@ -510,7 +515,8 @@ def _help(b: ReportBuilder) -> Section:
             f"{b.pct(helpline, with_ci=False)} des {b.terms['pupils']} connaissent la ligne "
             "d'aide."))
     figure = b.indicator_figure("Recherche d'aide et signalement",
-                                _series_entries(b, HELP), "% (victimes ; ligne d'aide : élèves)")
+                                _series_entries(b, HELP),
+                                "pourcentage (victimes ; ligne d'aide : élèves)")
     return Section("aide", b.texts["titles"]["aide"], [_findings(findings), figure,
                                                         b.help_block()])
 
