@@ -178,7 +178,7 @@
 
   // Vega does not wrap titles: split them into lines that fit the chart's width.
   function axisTitle(text, container) {
-    var lines = wrap(text, Math.max(200, (container.clientWidth || 600) - 40));
+    var lines = wrap(text, Math.max(160, (container.clientWidth || 600) - labelWidth(container) - 30));
     return lines.length > 1 ? lines : text;
   }
 
@@ -191,9 +191,13 @@
     return width < 520 ? Math.round(width * 0.42) : Math.min(260, Math.round(width * 0.34));
   }
 
-  function niceMax(max) {
-    var step = max > 0.5 ? 0.1 : 0.05;
-    return Math.min(1, Math.max(step, Math.ceil((max * 1.12) / step) * step));
+  // Upper end of a proportion axis: room right of the highest whisker for its value label
+  // (about 55 px), whatever the plot's width.
+  function niceMax(max, container) {
+    var plot = Math.max(120, ((container && container.clientWidth) || 600) - labelWidth(container || {}) - 20);
+    var headroom = 1 + 55 / plot;
+    var step = max * headroom > 0.5 ? 0.1 : 0.05;
+    return Math.min(1, Math.max(step, Math.ceil((max * headroom) / step) * step));
   }
 
   // Horizontal interval chart: bar (or point) = estimate, black rule = 95 % interval.
@@ -736,7 +740,7 @@
   function effectSpecProportions(items, container) {
     var spec = effectSpec(items, "points", container);
     if (!spec) { return null; }
-    var max = niceMax(Math.max.apply(null, items.map(function (i) { return i.hi || i.e || 0; })));
+    var max = niceMax(Math.max.apply(null, items.map(function (i) { return i.hi || i.e || 0; })), container);
     spec.layer.forEach(function (layer) {
       if (layer.encoding && layer.encoding.x) {
         layer.encoding.x.scale = { domain: [0, max] };
@@ -768,7 +772,7 @@
     results.forEach(function (r) {
       (r.out.items || []).forEach(function (it) { if (it.row && it.row.e !== null) { max = Math.max(max, it.row.hi !== null ? it.row.hi : it.row.e); } });
     });
-    max = niceMax(max || 0.5);
+    max = niceMax(max || 0.5, results.length ? results[0].body : null);
     results.forEach(function (r) {
       var out = r.out;
       var specs = out.ownSpecs || (out.ownSpec ? [out.ownSpec] : (out.spec ? [out.spec(max)] : []));
