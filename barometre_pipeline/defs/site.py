@@ -3,6 +3,10 @@
 It reads only the published Parquet exports (indicators, effects, comparisons, sources) and the
 CSV bundles and dictionary it links to, never the warehouse: what the site shows is exactly what
 was published. The logic lives in ``barometre_pipeline.publish.site``.
+
+The report PDFs found under ``<export dir>/report/`` when the site is built are shipped and linked
+too, but the site does not depend on the report asset: a failing report must not take the field
+actors' site down with it.
 """
 
 from __future__ import annotations
@@ -22,8 +26,6 @@ SITE_INPUTS = [
     dg.AssetKey(["exports", "sources_parquet"]),
     dg.AssetKey(["exports", "csv_bundles"]),
     dg.AssetKey(["exports", "data_dictionary"]),
-    # The site links (and ships) the analytical report PDFs, so it is built after them.
-    dg.AssetKey(["report", "analytical_reports"]),
     CATALOGUE,
     CODEBOOK,
     REFERENCE,
