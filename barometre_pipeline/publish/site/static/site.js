@@ -358,9 +358,18 @@
       esc(T.interval + " " + points(effect.lo) + " " + T.to + " " + points(effect.hi)) + ") — " + esc(verdictOfEffect(effect)) + ".";
   }
 
+  function hasQ(e) { return e.qv !== null && e.qv !== undefined; }
+
+  // "Significant" is the export's verdict on the q-value; without a q-value a p below 0.05 is
+  // reported as such, uncorrected for the many tests, never as a significant change.
+  function significance(e) {
+    if (hasQ(e)) { return e.sig ? T.significant : T.not_significant; }
+    return e.pv !== null && e.pv !== undefined && e.pv < 0.05 ? T.significant_uncorrected : T.not_significant;
+  }
+
   function verdictOfEffect(e) {
-    var q = e.qv !== null && e.qv !== undefined ? ", q = " + pvalue(e.qv) : "";
-    return (e.sig ? T.significant : T.not_significant) + " (p = " + pvalue(e.pv) + q + ")";
+    var q = hasQ(e) ? ", q = " + pvalue(e.qv) : "";
+    return significance(e) + " (p = " + pvalue(e.pv) + q + ")";
   }
 
   render.bars = function (panel, container) {
@@ -563,7 +572,9 @@
     if (e.e === null) { return ""; }
     var what = isRatio(e.m) ? "odds ratio " + ratio(e.e) : points(e.e);
     return (e.en || effectLabel(e)) + ": " + what + " (95% CI " + effectCI(e) + "); " +
-      (e.sig ? "statistically significant" : "not statistically significant") + " — an association, not proof of an effect.";
+      (hasQ(e) ? (e.sig ? "statistically significant" : "not statistically significant")
+        : (e.pv !== null && e.pv < 0.05 ? "p below 0.05 (not corrected for multiple tests)" : "not statistically significant")) +
+      " — an association, not proof of an effect.";
   }
 
   function effectsHead(withInterpretation) {
@@ -657,14 +668,17 @@
     var cell = cellString(filterDims());
     var list = B.effects.filter(function (e) { return e.f === "pilot" && e.t === state.t && e.x === "wave" && e.cell === cell; });
     if (!list.length) { return { html: '<p class="missing">' + esc(T.not_available) + "</p>" }; }
-    list.sort(function (a, b) { return (a.qv === null ? 2 : a.qv) - (b.qv === null ? 2 : b.qv); });
+    list.sort(function (a, b) {
+      var qa = hasQ(a) ? a.qv : 2, qb = hasQ(b) ? b.qv : 2;
+      return qa !== qb ? qa - qb : (a.pv === null ? 2 : a.pv) - (b.pv === null ? 2 : b.pv);
+    });
     var head = "<tr><th scope=\"col\">" + esc(T.col_indicator) + "</th><th scope=\"col\">" + esc(T.col_wave) + "</th><th scope=\"col\">" + esc(T.col_difference) +
       "</th><th scope=\"col\">" + esc(T.col_interval) + "</th><th scope=\"col\">" + esc(T.col_p) + "</th><th scope=\"col\">" + esc(T.col_q) + "</th><th scope=\"col\">" + esc(T.col_verdict) + "</th></tr>";
     var body = list.map(function (e) {
       return "<tr><th scope=\"row\">" + esc(indicatorLabel(e.o)) + "</th><td>" + esc(e.p.replace("/", " → ")) + "</td>" +
         '<td class="fig-effect num" data-effect-key="' + esc(e.k) + '">' + esc(effectText(e)) + "</td><td class=\"num\">" + esc(effectCI(e)) + "</td>" +
         "<td class=\"num\">" + esc(pvalue(e.pv)) + "</td><td class=\"num\">" + esc(pvalue(e.qv)) + "</td><td>" +
-        (e.sig ? "<strong>" + esc(T.significant) + "</strong>" : esc(T.not_significant)) + "</td></tr>";
+        (hasQ(e) && e.sig ? "<strong>" + esc(T.significant) + "</strong>" : esc(significance(e))) + "</td></tr>";
     }).join("");
     return { html: tableWrap(panel.title + " — " + territoryLabel(state.t), head, body) };
   };
