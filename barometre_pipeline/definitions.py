@@ -61,4 +61,8 @@ def build_definitions() -> dg.Definitions:
     )
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    """Built when Dagster loads the code location (`dg`, `dagster dev`), not on import, so that
+    `barometre materialize` builds it once, with the environment of the run."""
+    return build_definitions()

@@ -1,4 +1,7 @@
-"""Analysis assets: effects, pilot against history, and the restricted school funnel plot."""
+"""Analysis assets: effects, pilot against history, and the restricted school funnel plot.
+
+The analysis library (models on scipy) is imported inside the assets: loading the
+code location, which every `barometre materialize` and sensor tick does, should not pay for it."""
 
 import json
 
@@ -7,18 +10,6 @@ import pandas as pd
 import yaml
 from dagster_duckdb import DuckDBResource
 
-from barometre_pipeline.analysis import (
-    conform_effects,
-    impact_effects,
-    link_counterparts,
-    literature_effects,
-    prevention_session_effects,
-    programme_difference_in_differences,
-    risk_factor_odds_ratios,
-    wave_differences,
-)
-from barometre_pipeline.analysis.comparisons import compare_pilot_with_history
-from barometre_pipeline.analysis.funnel import school_funnel, write_restricted_funnel
 from barometre_pipeline.defs.code_versions import code_version
 from barometre_pipeline.defs.consolidated import source_provenance
 from barometre_pipeline.defs.exports import warehouse_table_export
@@ -51,6 +42,8 @@ from barometre_pipeline.warehouse import read_table, replace_table
     "accounts for both intervals and for whether the definitions are the same.",
 )
 def consolidated_comparisons(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.MaterializeResult:
+    from barometre_pipeline.analysis.comparisons import compare_pilot_with_history
+
     crosswalk_file = paths.settings().data_dir / "reference" / "indicator_crosswalk.yaml"
     crosswalk = yaml.safe_load(crosswalk_file.read_text(encoding="utf-8")) if crosswalk_file.exists() \
         else None
@@ -80,6 +73,12 @@ comparisons_parquet = warehouse_table_export(
 
 
 def _pilot_effects(respondents: pd.DataFrame, manifest: Manifest) -> list[pd.DataFrame]:
+    from barometre_pipeline.analysis import (
+        impact_effects,
+        prevention_session_effects,
+        risk_factor_odds_ratios,
+    )
+
     territory = str(manifest.constants.get("territory") or manifest.provenance.territory)
     period = str(manifest.constants.get("period") or manifest.provenance.period)
     flags = tuple(manifest.provenance.quality_flags)
@@ -128,6 +127,14 @@ def build_effects_assets(manifests: list[Manifest]) -> list[dg.AssetsDefinition]
     )
     def consolidated_effects(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
                              paths: BarometrePaths) -> dg.MaterializeResult:
+        from barometre_pipeline.analysis import (
+            conform_effects,
+            link_counterparts,
+            literature_effects,
+            programme_difference_in_differences,
+            wave_differences,
+        )
+
         version = code_version("analysis")
         parts: list[pd.DataFrame] = []
         with warehouse.get_connection() as con:
@@ -190,6 +197,8 @@ def build_restricted_assets(manifests: list[Manifest]) -> list[dg.AssetsDefiniti
     )
     def school_funnel_restricted(warehouse: DuckDBResource,
                                  paths: BarometrePaths) -> dg.MaterializeResult:
+        from barometre_pipeline.analysis.funnel import school_funnel, write_restricted_funnel
+
         settings = paths.settings()
         with warehouse.get_connection() as con:
             # Only pilots with staged respondents: one unreadable export must not stop the others.

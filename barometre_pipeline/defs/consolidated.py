@@ -22,12 +22,6 @@ from barometre_pipeline.defs.keys import (
 from barometre_pipeline.defs.resources import WAREHOUSE_POOL, BarometrePaths
 from barometre_pipeline.defs.sources import NOT_UPDATED, source_status
 from barometre_pipeline.indicators.catalogue import load_catalogue
-from barometre_pipeline.indicators.consolidate import (
-    SourceInfo,
-    consolidate,
-    publish_microdata_rows,
-    published_figure_rows,
-)
 from barometre_pipeline.publish.contract import INDICATORS_COLUMNS, build_provenance
 from barometre_pipeline.sources.manifest import Manifest
 from barometre_pipeline.staging.codebook import load_codebook
@@ -58,7 +52,9 @@ def source_provenance(con, manifest: Manifest, run_id: str, version: str) -> str
     )
 
 
-def _source_info(con, manifest: Manifest, run_id: str, version: str) -> SourceInfo:
+def _source_info(con, manifest: Manifest, run_id: str, version: str):
+    from barometre_pipeline.indicators.consolidate import SourceInfo
+
     flags = tuple(manifest.provenance.quality_flags)
     if source_status(con, manifest).get("update_status") == NOT_UPDATED:
         flags = (*flags, NOT_UPDATED_FLAG)
@@ -93,6 +89,13 @@ def build_consolidated_assets(manifests: list[Manifest]) -> list[dg.AssetsDefini
     )
     def consolidated_indicators(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
                                 paths: BarometrePaths) -> dg.MaterializeResult:
+        # Publication rules (scipy, linear algebra) are imported when they run, not on load.
+        from barometre_pipeline.indicators.consolidate import (
+            consolidate,
+            publish_microdata_rows,
+            published_figure_rows,
+        )
+
         settings = paths.settings()
         catalogue = load_catalogue(settings.data_dir / "indicators.yaml")
         codebook = load_codebook(settings.data_dir / "codebook.yaml")

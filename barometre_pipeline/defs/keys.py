@@ -32,6 +32,7 @@ def source_files_key(manifest: Manifest) -> dg.AssetKey:
 CODEBOOK = dg.AssetKey(["config", "codebook"])
 CATALOGUE = dg.AssetKey(["config", "indicator_catalogue"])
 REFERENCE = dg.AssetKey(["config", "reference"])
+GEO = dg.AssetKey(["config", "geo"])
 
 
 # Raw layer: the text of the files and three side tables, all outputs of one multi-asset.

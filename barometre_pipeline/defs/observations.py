@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from barometre_pipeline.defs.keys import CATALOGUE, CODEBOOK, REFERENCE, source_files_key
+from barometre_pipeline.defs.keys import CATALOGUE, CODEBOOK, GEO, REFERENCE, source_files_key
 from barometre_pipeline.defs.resources import BarometrePaths
 from barometre_pipeline.settings import Settings
 from barometre_pipeline.sources.fingerprint import (
@@ -27,6 +27,7 @@ CONFIG_FILES: dict[dg.AssetKey, str] = {
     CODEBOOK: "codebook.yaml",
     CATALOGUE: "indicators.yaml",
     REFERENCE: "reference",
+    GEO: "geo",
 }
 
 
@@ -78,4 +79,5 @@ def _observed_inputs(manifests: list[Manifest]) -> list[dg.SourceAsset]:
         _config_asset(CATALOGUE, "`indicators.yaml`: indicator catalogue and publication rules."),
         _config_asset(REFERENCE, "`reference/`: population margins, indicator crosswalk, help "
                       "resources."),
+        _config_asset(GEO, "`geo/`: outlines of the territories drawn on the site's map."),
     ]

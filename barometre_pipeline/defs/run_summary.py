@@ -45,6 +45,8 @@ def progress_line(event) -> str | None:
         return None
     if kind == "STEP_FAILURE":
         error = event.event_specific_data.error
+        while error is not None and error.cause is not None:
+            error = error.cause  # the exception the asset raised, not Dagster's wrapper
         message = error.message.strip().splitlines()[-1] if error else ""
         return f"step FAILED {event.step_key}: {message}"
     return None

@@ -4,7 +4,15 @@ data/sources adds its assets; no code changes.
 
 Every warehouse table is one asset (see ``keys.table_of``) and every table an asset reads is one of
 its declared upstream assets, so the graph in the UI is the data flow.
+
+Readers, staging, weighting and estimation code is imported inside the assets: loading the code
+location (every `barometre materialize`, every sensor tick) then costs no scipy or openpyxl import.
 """
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from barometre_pipeline.sources.ingest import RawSource
 
 
 from collections import Counter
@@ -13,8 +21,6 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from barometre_pipeline.calibration.population_margins import margins_for
-from barometre_pipeline.calibration.raked_weights import raked_weights, weighting_columns
 from barometre_pipeline.defs.code_versions import code_version
 from barometre_pipeline.defs.keys import (
     CATALOGUE,
@@ -34,13 +40,8 @@ from barometre_pipeline.defs.keys import (
 )
 from barometre_pipeline.defs.resources import WAREHOUSE_POOL, BarometrePaths
 from barometre_pipeline.indicators.catalogue import load_catalogue
-from barometre_pipeline.indicators.microdata_indicators import estimate_source_indicators
-from barometre_pipeline.sources.aggregates import stage_aggregates
-from barometre_pipeline.sources.ingest import RawSource, common_decimal, read_raw_source
 from barometre_pipeline.sources.manifest import Manifest
 from barometre_pipeline.staging.codebook import load_codebook
-from barometre_pipeline.staging.microdata import rejected_row_count, stage_microdata
-from barometre_pipeline.staging.microdata_sql import stage_microdata_sql, staging_engine
 from barometre_pipeline.vocabulary import REJECT_COLUMNS
 from barometre_pipeline.warehouse import read_table, replace_table, table_exists
 
@@ -76,7 +77,7 @@ def _empty_raw() -> pd.DataFrame:
                          "_source_line": pd.Series(dtype="int64")})
 
 
-def _status_row(manifest: Manifest, raw: RawSource, frame: pd.DataFrame,
+def _status_row(manifest: Manifest, raw: "RawSource", frame: pd.DataFrame,
                 previous_files: str | None) -> pd.DataFrame:
     readable = raw.error is None
     return pd.DataFrame([{
@@ -114,6 +115,8 @@ def build_raw_asset(manifest: Manifest) -> dg.AssetsDefinition:
 
     @dg.multi_asset(specs=specs, name=f"raw__{manifest.id}", pool=WAREHOUSE_POOL)
     def _raw(context: dg.AssetExecutionContext, warehouse: DuckDBResource, paths: BarometrePaths):
+        from barometre_pipeline.sources.ingest import read_raw_source
+
         raw = read_raw_source(manifest, paths.settings().data_dir)
         frame = raw.frame
         with warehouse.get_connection() as con:
@@ -200,6 +203,11 @@ def build_staging_asset(manifest: Manifest) -> dg.AssetsDefinition:
     @dg.multi_asset(specs=specs, name=f"staging__{manifest.id}", pool=WAREHOUSE_POOL)
     def _staging(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
                  paths: BarometrePaths):
+        from barometre_pipeline.sources.aggregates import stage_aggregates
+        from barometre_pipeline.sources.ingest import common_decimal
+        from barometre_pipeline.staging.microdata import rejected_row_count, stage_microdata
+        from barometre_pipeline.staging.microdata_sql import stage_microdata_sql, staging_engine
+
         settings = paths.settings()
         # Microdata are staged inside DuckDB (staging.microdata_sql): their rows are not loaded
         # into pandas here, only the column names (the reference path loads them itself).
@@ -283,6 +291,9 @@ def build_weighting_asset(manifest: Manifest) -> dg.AssetsDefinition:
         "population margins (with trimming), or design weights where no margins exist.",
     )
     def _weighting(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.MaterializeResult:
+        from barometre_pipeline.calibration.population_margins import margins_for
+        from barometre_pipeline.calibration.raked_weights import raked_weights, weighting_columns
+
         settings = paths.settings()
         territory = manifest.constants.get("territory") or manifest.provenance.territory or ""
         margins = margins_for(str(territory), settings.data_dir / "reference")
@@ -330,6 +341,8 @@ def build_indicators_asset(manifest: Manifest) -> dg.AssetsDefinition:
         "before publication rules.",
     )
     def _indicators(warehouse: DuckDBResource, paths: BarometrePaths) -> dg.MaterializeResult:
+        from barometre_pipeline.indicators.microdata_indicators import estimate_source_indicators
+
         settings = paths.settings()
         catalogue = load_catalogue(settings.data_dir / "indicators.yaml")
         table = pd.DataFrame()
