@@ -179,6 +179,9 @@ def primary_assessment(table: pd.DataFrame, policy: PublicationPolicy) -> Assess
             row.append(f"{RELIABILITY}:effective_n<{policy.min_n_effective:g}")
         if np.isfinite(n_psu[i]) and not n_psu[i] >= policy.min_psu:
             row.append(f"{RELIABILITY}:psu<{policy.min_psu}")
+        elif np.isfinite(df[i]) and not df[i] >= 1:
+            # Two PSUs in two strata: a variance, but no degrees of freedom for an interval.
+            row.append(f"{RELIABILITY}:df<1")
         if sensitive[i]:
             if not n[i] >= policy.sensitive_min_n_unweighted:
                 row.append(f"{RELIABILITY}:sensitive_n<{policy.sensitive_min_n_unweighted}")

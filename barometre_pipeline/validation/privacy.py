@@ -111,7 +111,7 @@ def attach_design_counts(table: pd.DataFrame, design_counts: pd.DataFrame | None
     for column in keys:
         if column not in counts:
             counts[column] = TOTAL
-        counts[column] = counts[column].astype(str)
+        counts[column] = counts[column].fillna(TOTAL).astype(str)
     merged = table.copy()
     for column in keys:
         merged[column] = merged[column].astype(str)
@@ -124,12 +124,20 @@ def privacy_violations(table: pd.DataFrame, *, dimensions: Sequence[str], links:
     """Every guarantee at once: ``{name: offending rows}`` (all empty = the check passes)."""
     table = attach_design_counts(table, design_counts, dimensions)
     leaked = respondent_level_columns(list(table.columns))
+    unknown_schools = table.iloc[0:0]
+    if design_counts is not None:
+        # The schools rule cannot be proven on a published cell whose school count is unknown.
+        published = ~table["suppressed"].astype(bool)
+        microdata = estimated_rows(table) & (table.get("ci_method", "") != "published")
+        unknown_schools = table[published & microdata & table["n_psu"].isna()] if "n_psu" in table \
+            else table[published & microdata]
     return {
         "respondent_level_columns": pd.DataFrame({"column": leaked}),
         "published_under_min_n": small_published_cells(table, policy.min_n_unweighted),
         "published_confidential": published_confidential_cells(table, policy),
         "recoverable_confidential": linked_recoverable_cells(table, dimensions, links, policy, hierarchies),
         "unmasked_withheld": unmasked_withheld_rows(table),
+        "school_count_unknown": unknown_schools,
     }
 
 
@@ -179,8 +187,10 @@ def design_counts_from_warehouse(con, dimensions: Sequence[str]) -> pd.DataFrame
         frame = con.execute(f'SELECT * FROM indicators."{name}"').df()
         if "source_id" not in frame:
             frame["source_id"] = name
-        keep = [c for c in ["indicator_code", *FAMILY_KEYS, *dimensions, "n_psu"] if c in frame]
-        frames.append(frame[keep])
+        for column in dimensions:
+            # A table not broken down by a dimension holds its total.
+            frame[column] = frame[column].fillna(TOTAL) if column in frame else TOTAL
+        frames.append(frame[[c for c in ["indicator_code", *FAMILY_KEYS, *dimensions, "n_psu"] if c in frame]])
     if not frames:
         return pd.DataFrame()
     return pd.concat(frames, ignore_index=True)
