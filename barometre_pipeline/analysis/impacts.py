@@ -103,7 +103,13 @@ def impact_effects(respondents: pd.DataFrame, source_id: str, territory: str, pe
     if unknown:
         raise ValueError(f"{sorted(unknown)} are asked to victims only: no non-victim comparison")
     rows: list[dict] = []
-    respondents = with_coded_design(respondents, design)
+    # Only the columns these models read: each outcome copies the frame, and a staged table has
+    # ~90 columns.
+    needed = ["cv_any", "bullied_in_person", *outcomes, "sex", "grade_group", "level",
+              design.weight, design.strata, design.psu, design.fpc]
+    respondents = with_coded_design(
+        respondents[[c for c in dict.fromkeys(needed) if c is not None and c in respondents]],
+        design)
     for contrast in CONTRASTS:
         needed = {"cv_any"} | ({"bullied_in_person"} if "&" in contrast.code else set())
         if not needed <= set(respondents.columns):
