@@ -95,6 +95,10 @@ class ReportBuilder:
         self.t = tables
         self.scope = scope
         self.texts = texts or load_texts()
+        if scope.wording != "fr":
+            self.texts = {key: (value if key in ("replacements", "help_words", "terms")
+                                else self._localised(value))
+                          for key, value in self.texts.items()}
         self.tracer = Tracer(scope.slug)
         self.terms = self.texts["terms"][scope.wording]
         self.n_tables = 0
@@ -176,6 +180,16 @@ class ReportBuilder:
             text = str(row_or_code["indicator_label_fr"])
         return self.local_words(text)
 
+    def _localised(self, value):
+        """The fixed prose with the scope's own words, recursively."""
+        if isinstance(value, str):
+            return self.local_words(value)
+        if isinstance(value, list):
+            return [self._localised(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self._localised(v) for k, v in value.items()}
+        return value
+
     def local_words(self, text: str) -> str:
         """Québec words where they differ (cyberintimidation, école...)."""
         for french, local in self.texts.get("replacements", {}).get(self.scope.wording,
@@ -183,7 +197,7 @@ class ReportBuilder:
             text = text.replace(french, local)
         return text
 
-    def category_label(self, dim: str, code: str) -> str:
+    def category_label(self, dim: str, code: str, territory: str | None = None) -> str:
         if dim == "sex":
             return label(SEX_LABELS, code)
         if dim == "departement":
@@ -193,10 +207,11 @@ class ReportBuilder:
         if not isinstance(entry, dict):
             return str(code)
         text = str(entry.get(self.scope.wording) or entry.get("fr") or code)
-        if dim == "grade_group" and " / " in text and len(self.territories) == 1:
+        territory = territory or (self.territories[0] if len(self.territories) == 1 else None)
+        if dim == "grade_group" and " / " in text and territory is not None:
             # "Collège (6e-3e) / secondaire 1-3": each territory reads its own school system.
             french, quebec = text.split(" / ", 1)
-            return quebec.capitalize() if self.territories[0] == TERRITORY_QUEBEC else french
+            return quebec.capitalize() if territory == TERRITORY_QUEBEC else french
         return text
 
     def category_order(self, dim: str) -> list[str]:

@@ -203,7 +203,7 @@ def _source_name(b: ReportBuilder, source_id: str) -> str:
 def _cell_words(b: ReportBuilder, row: dict) -> str:
     parts = [b.indicator_label(row["indicator_code"]).lower()]
     if row.get("grade_group") not in (None, TOTAL):
-        parts.append(b.category_label("grade_group", row["grade_group"]))
+        parts.append(b.category_label("grade_group", row["grade_group"], row.get("territory_pilot")))
     if row.get("sex") not in (None, TOTAL):
         parts.append(b.category_label("sex", row["sex"]))
     return ", ".join(parts)
@@ -226,7 +226,8 @@ def sample(b: ReportBuilder) -> Section:
             head = select.cell(b.t.indicators, HEADLINE, str(row["source_id"]))
             if head is not None and not is_missing(head.get("df")):
                 text += (f" Le plan de sondage compte {b.quote('indicators', head, 'df', 'count')} "
-                         f"degrés de liberté ({b.terms['schools']} tirés moins strates) : c'est ce "
+                         f"degrés de liberté (nombre d'{b.terms['schools']} moins nombre de "
+                         "strates) : c'est ce "
                          "nombre, plus que celui des élèves, qui fixe la précision.")
             blocks.append(_para(text))
         _, latest = b.latest(territory)
@@ -246,7 +247,7 @@ def sample(b: ReportBuilder) -> Section:
             for r in rows_in:
                 if is_missing(r.get("n_unweighted")) or not total_n:
                     continue
-                cells = [Cell(b.category_label(dim, r[dim])), b.n_cell(r),
+                cells = [Cell(b.category_label(dim, r[dim], territory)), b.n_cell(r),
                          Cell(b.quote("indicators", r, "n_unweighted", "percent",
                                       value=float(r["n_unweighted"]) / total_n,
                                       derivation="répondants de la case / répondants de la "
@@ -360,7 +361,7 @@ def _vectors(b: ReportBuilder) -> Section:
                 f"{b.territory_name(territory)} {period} : parmi les victimes, "
                 f"{_platform(b, ranked[0])} est la plateforme la plus citée : "
                 f"{b.pct(ranked[0])} ; l'auteur était connu de la victime dans "
-                f"{b.pct(known, with_ci=False)} des cas et venait du même "
+                f"{b.pct(known, with_ci=False)} des cas et venait de son "
                 f"{b.terms['school']} dans {b.pct(same, with_ci=False)} des cas."))
     figure = b.indicator_figure("Plateformes et auteurs, parmi les victimes",
                                 _series_entries(b, VECTORS), "pourcentage des victimes")
@@ -377,7 +378,7 @@ def _exposure(b: ReportBuilder) -> Section:
             for r in select.breakdown(b.t.indicators, HEADLINE, source, dim,
                                       b.category_order(dim) if dim not in ("departement",)
                                       else None):
-                rows.append([Cell(title), Cell(b.category_label(dim, r[dim])), b.value_cell(r),
+                rows.append([Cell(title), Cell(b.category_label(dim, r[dim], territory)), b.value_cell(r),
                              b.interval_cell(r), b.n_cell(r)])
         if rows:
             table = b.new_table(f"{b.territory_name(territory)} {period} : victimes d'au moins "
@@ -624,7 +625,7 @@ def _historical_series(b: ReportBuilder, territory: str, code: str) -> list[tupl
         series = f"{_source_name(b, row['source_id'])} ({row['territory']})"
         what = [str(row["period"])]
         if row.get("grade_group") not in (None, TOTAL):
-            what.append(b.category_label("grade_group", row["grade_group"]).lower())
+            what.append(b.category_label("grade_group", row["grade_group"], territory).lower())
         if row.get("age_band") not in (None, TOTAL):
             what.append(f"{row['age_band']} ans")
         entries.append((" · ".join(what), series, row))
@@ -635,7 +636,7 @@ def _historical_series(b: ReportBuilder, territory: str, code: str) -> list[tupl
             if row is not None:
                 what = [f"{row['period']} (pilote)"]
                 if group != TOTAL:
-                    what.append(b.category_label("grade_group", group).lower())
+                    what.append(b.category_label("grade_group", group, territory).lower())
                 entries.append((" · ".join(what), f"Pilote ({b.territory_name(territory)})",
                                 row))
     return entries
