@@ -245,6 +245,20 @@ def test_map_gives_interval_and_n_on_focus_and_hover(open_page, site_run):
     assert percent(row["estimate"]) in focused and percent(row["ci_low"]) in focused and count(row["n_unweighted"]) in focused
     page.hover('path[data-dep="18"]')
     assert "Cher" in page.text_content(".map-info")
+    # No département is withheld in the shipped sample: withhold one in the page's data (as the
+    # export would, value removed and reason kept) and redraw, to see the hatching and the reason.
+    page.evaluate("""() => {
+        const row = window.BAROMETRE_SITE.rows[document.querySelector('path[data-dep="36"]').getAttribute('data-key')];
+        row.e = null; row.lo = null; row.hi = null; row.n = null; row.w = 'confidentiality:schools<3';
+        window.BAROMETRE.reasons['confidentiality:schools<3'] = {fr: 'moins de 3 établissements dans la case (confidentialité)', fr_short: 'trop peu de répondants'};
+        window.BAROMETRE_SITE.render();
+    }""")
+    indre = page.locator('path[data-dep="36"]')
+    assert indre.get_attribute("fill") == "url(#hatch)"
+    assert indre.get_attribute("aria-label") == "Indre (36) : Non publié : moins de 3 établissements dans la case (confidentialité)"
+    assert page.text_content('text[data-dep-label="36"]') == "Non publié"
+    indre.focus()
+    assert "moins de 3 établissements" in page.text_content(".map-info")
     page.close()
 
 
