@@ -26,24 +26,34 @@ Verdict (``verdict``, French label in ``verdict_fr``, explanation in ``reason``)
     measure different things (reference period school year vs 12 months vs 2 months, population
     11/13/15-year-olds vs pupils, items); no test is made and ``reason`` lists the differences
     read from the crosswalk's group definitions.
-    Otherwise the difference ``pilot − reference`` is tested at 5 % (``level``):
+    The pilot's third sex option ("autre / préfère ne pas répondre") is never the same population
+    as a publisher's trans or non-binary group (or any other "X" row): such pairs are
+    ``not_comparable``.
+    Otherwise the difference ``pilot − reference`` is tested with the reference's own sampling
+    error (``reference_uncertainty``):
 
-    - both intervals known (the reference's SE is its ``se`` or, failing that, derived from its
-      published 95 % interval as width / (2 × 1.96)): two-sided z test on the difference of two
-      independent samples, ``se_difference = sqrt(se_pilot² + se_reference²)``
-      (:func:`barometre_pipeline.stats.comparisons.difference_independent`);
-    - reference interval unknown (most published figures): the reference is treated as a fixed,
-      published value and the verdict says whether it lies outside the pilot's 95 % confidence
-      interval (design-based, Korn–Graubard); ``se_difference`` and ``p_value`` stay empty and
-      ``reason`` says the reference was taken as fixed. This ignores the reference's own sampling
-      error, so it flags a little more often than a two-sample test would.
+    - ``published_interval``: the reference's ``se``, or its published 95 % interval read as
+      width / (2 × 1.96);
+    - ``binomial_with_deff``: the source gives its sample size n only: se = sqrt(p(1 − p) / n ×
+      deff), deff from ``reference_uncertainty`` in the crosswalk (per source, else its default,
+      documented there);
+    - ``unknown``: neither; no test is made and the verdict is ``indicative`` ("indicatif :
+      incertitude de la référence inconnue"), with the position of the published value against
+      the pilot's interval given in ``reason`` as a description only.
+
+    Tested pairs: two-sided z test on the difference of two independent samples,
+    ``se_difference = sqrt(se_pilot² + se_reference²)``
+    (:func:`barometre_pipeline.stats.comparisons.difference_independent`). All tested pairs form
+    one family: ``q_value`` is the Benjamini–Hochberg adjusted p-value within it, and the verdict
+    uses the q-value (significant when q < 1 − ``level``).
 
     ``difference`` (pilot − reference) is filled for every pair, as a description only: for a
     not_comparable pair it is no evidence of anything.
 
-    ``higher`` / ``lower``: the pilot is significantly above / below the reference;
-    ``not_different``: no significant difference; ``not_tested``: the pilot cell has neither a
-    standard error nor an interval (should not happen for a published cell).
+    ``higher`` / ``lower``: the pilot is significantly above / below the reference (q-value);
+    ``not_different``: no significant difference; ``indicative``: the reference's uncertainty is
+    unknown; ``not_tested``: the pilot cell has neither a standard error nor an interval (should
+    not happen for a published cell).
 
 A significant difference between a territorial pilot in 2025 and a national survey of 2021-2022
 mixes territory and time; the reason states both whenever they differ.
@@ -59,7 +69,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from barometre_pipeline.stats.comparisons import difference_independent
+from barometre_pipeline.stats.comparisons import benjamini_hochberg, difference_independent
 
 TOTAL = "_T"
 UNKNOWN = "_U"
@@ -75,8 +85,13 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
     "grade_group", "comparability_group_pilot", "comparability_group_reference", "same_definition",
     "difference", "se_difference", "verdict", "verdict_fr", "reason",
     # Appended after the columns of the brief: how the pair was matched and tested.
-    "territory_relation", "p_value", "test",
+    "territory_relation", "p_value", "test", "q_value", "reference_uncertainty",
 )
+PUBLISHED_INTERVAL = "published_interval"
+BINOMIAL_WITH_DEFF = "binomial_with_deff"
+UNKNOWN_UNCERTAINTY = "unknown"
+# The pilot's third sex option is not a gender-identity category.
+NOT_SAME_POPULATION_SEX = ("X",)
 
 VERDICT_LABELS_FR: dict[str, str] = {
     "not_comparable": "Non comparable (définitions différentes)",
@@ -84,6 +99,7 @@ VERDICT_LABELS_FR: dict[str, str] = {
     "lower": "Pilote significativement plus bas que la référence",
     "not_different": "Pas de différence significative",
     "not_tested": "Non testé (incertitude du pilote inconnue)",
+    "indicative": "indicatif : incertitude de la référence inconnue",
 }
 
 # Territories that contain a territory beyond what its code says (FR-OT is not a prefix of FR-37).
@@ -246,7 +262,7 @@ def _candidate_pairs(indicators: pd.DataFrame) -> pd.DataFrame:
         indicators[family.isin(REFERENCE_FAMILIES) & ~suppressed & has_estimate])
     columns = ["indicator_code", "source_id", "territory", "period", "sex", "grade_group",
                "estimate", "se", "ci_low", "ci_high", "unit", "comparability_group",
-               "quality_flags"]
+               "quality_flags", "n_unweighted"]
     pilot = pilot.reindex(columns=columns)
     reference = reference.reindex(columns=columns)
     pairs = pilot.merge(reference, on=["indicator_code", "sex", "grade_group"],
@@ -261,41 +277,54 @@ def _candidate_pairs(indicators: pd.DataFrame) -> pd.DataFrame:
     return pairs[pairs["territory_relation"].notna()].reset_index(drop=True)
 
 
-def _test_pairs(pairs: pd.DataFrame, level: float) -> pd.DataFrame:
-    """difference, se_difference, p_value, test and the significance direction of every pair."""
+def reference_design_effects(crosswalk: Mapping | None) -> tuple[float, dict[str, float]]:
+    """(default design effect, per-source design effects) for references that give only n."""
+    block = (crosswalk or {}).get("reference_uncertainty") or {}
+    default = float(block.get("default_design_effect", DEFAULT_REFERENCE_DEFF))
+    per_source = {str(k): float(v) for k, v in (block.get("design_effects") or {}).items()}
+    return default, per_source
+
+
+# Used only when the crosswalk declares none (see data/reference/indicator_crosswalk.yaml).
+DEFAULT_REFERENCE_DEFF = 2.0
+
+
+def _test_pairs(pairs: pd.DataFrame, level: float, crosswalk: Mapping | None = None) -> pd.DataFrame:
+    """difference, se_difference, p_value, test, reference_uncertainty and direction of every pair."""
     number = {c: pd.to_numeric(pairs[c], errors="coerce").to_numpy(dtype=float) for c in (
         "estimate_pilot", "se_pilot", "ci_low_pilot", "ci_high_pilot", "estimate_reference",
-        "se_reference", "ci_low_reference", "ci_high_reference")}
-    z = stats.norm.ppf(0.5 + level / 2)
+        "se_reference", "ci_low_reference", "ci_high_reference", "n_unweighted_reference")}
     se_pilot = np.where(np.isfinite(number["se_pilot"]), number["se_pilot"],
                         _se_from_interval(number["ci_low_pilot"], number["ci_high_pilot"], level))
-    # A pilot interval is always published with the estimate; rebuild a Wald one if it is missing.
-    low_pilot = np.where(np.isfinite(number["ci_low_pilot"]), number["ci_low_pilot"],
-                         number["estimate_pilot"] - z * se_pilot)
-    high_pilot = np.where(np.isfinite(number["ci_high_pilot"]), number["ci_high_pilot"],
-                          number["estimate_pilot"] + z * se_pilot)
-    se_reference = np.where(
+    published = np.where(
         np.isfinite(number["se_reference"]), number["se_reference"],
         _se_from_interval(number["ci_low_reference"], number["ci_high_reference"], level))
-    difference = number["estimate_pilot"] - number["estimate_reference"]
+    default_deff, deffs = reference_design_effects(crosswalk)
+    deff = np.array([deffs.get(str(s), default_deff) for s in pairs["source_id_reference"]], dtype=float)
+    p_reference, n_reference = number["estimate_reference"], number["n_unweighted_reference"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        binomial = np.sqrt(p_reference * (1 - p_reference) / n_reference * deff)
+    has_published = np.isfinite(published)
+    has_binomial = ~has_published & np.isfinite(binomial) & (n_reference > 0)
+    se_reference = np.where(has_published, published, np.where(has_binomial, binomial, np.nan))
+    uncertainty = np.where(has_published, PUBLISHED_INTERVAL,
+                           np.where(has_binomial, BINOMIAL_WITH_DEFF, UNKNOWN_UNCERTAINTY))
+    difference = number["estimate_pilot"] - p_reference
     two_sample = np.isfinite(se_pilot) & np.isfinite(se_reference)
     tested = difference_independent(number["estimate_pilot"], np.where(two_sample, se_pilot, 1.0),
-                                    number["estimate_reference"],
-                                    np.where(two_sample, se_reference, 0.0), confidence=level)
-    alpha = 1 - level
-    direction = np.zeros(len(pairs), dtype=int)
-    significant_two_sample = two_sample & (tested.p_value < alpha)
-    direction[significant_two_sample] = np.sign(difference[significant_two_sample]).astype(int)
-    fixed = ~two_sample & np.isfinite(low_pilot) & np.isfinite(high_pilot)
-    direction[fixed & (number["estimate_reference"] < low_pilot)] = 1
-    direction[fixed & (number["estimate_reference"] > high_pilot)] = -1
+                                    p_reference, np.where(two_sample, se_reference, 0.0),
+                                    confidence=level)
+    pilot_known = np.isfinite(se_pilot) | (np.isfinite(number["ci_low_pilot"])
+                                           & np.isfinite(number["ci_high_pilot"]))
     test = np.where(two_sample, "z_independent",
-                    np.where(fixed, "reference_fixed_in_pilot_ci", "none"))
+                    np.where(pilot_known, "none_reference_uncertainty_unknown", "none"))
     return pd.DataFrame({
         "difference": difference,
         "se_difference": np.where(two_sample, tested.se, np.nan),
         "p_value": np.where(two_sample, tested.p_value, np.nan),
-        "test": test, "_direction": direction,
+        "test": test, "reference_uncertainty": uncertainty,
+        "_position": np.where(p_reference < number["ci_low_pilot"], 1,
+                              np.where(p_reference > number["ci_high_pilot"], -1, 0)),
     })
 
 
@@ -307,26 +336,34 @@ def _verdict(row: Mapping[str, Any], definitions: Mapping[str, str], level: floa
     notes: list[str] = []
     if not row["same_definition"]:
         verdict = "not_comparable"
-        notes += definition_differences(row["comparability_group_pilot"],
-                                        row["comparability_group_reference"],
-                                        str(row["territory_pilot"]), definitions)
+        if str(row["sex"]) in NOT_SAME_POPULATION_SEX:
+            notes.append("populations différentes : la modalité « autre / préfère ne pas répondre » "
+                         "du pilote n'est pas le groupe trans ou non binaire (ni aucun autre groupe) "
+                         "de la référence")
+        else:
+            notes += definition_differences(row["comparability_group_pilot"],
+                                            row["comparability_group_reference"],
+                                            str(row["territory_pilot"]), definitions)
     elif row["test"] == "none":
         verdict = "not_tested"
         notes.append("ni erreur type ni intervalle pour la cellule du pilote")
+    elif row["test"] != "z_independent":
+        verdict = "indicative"
+        confidence = f"{100 * level:g} %".replace(".", ",")
+        position = {1: "sous", -1: "au-dessus de", 0: "dans"}[int(row["_position"])]
+        notes.append(
+            f"même définition ; ni intervalle, ni erreur type, ni taille d'échantillon publiés "
+            f"pour la référence : aucun test (la valeur publiée, {_percent(row['estimate_reference'])}, "
+            f"est {position} l'intervalle de confiance à {confidence} du pilote "
+            f"[{_percent(row['ci_low_pilot'])} ; {_percent(row['ci_high_pilot'])}], à titre descriptif)")
     else:
         verdict = {1: "higher", -1: "lower", 0: "not_different"}[int(row["_direction"])]
-        confidence = f"{100 * level:g} %".replace(".", ",")
-        if row["test"] == "z_independent":
-            notes.append(f"même définition ; test z sur la différence de deux échantillons "
-                         f"indépendants (erreur type de la référence déduite de son intervalle "
-                         f"publié), p = {row['p_value']:.3g}")
-        else:
-            position = {1: "sous", -1: "au-dessus de", 0: "dans"}[int(row["_direction"])]
-            notes.append(
-                f"même définition ; intervalle de la référence non publié : la valeur publiée "
-                f"({_percent(row['estimate_reference'])}) est traitée comme fixe, elle est "
-                f"{position} l'intervalle de confiance à {confidence} du pilote "
-                f"[{_percent(row['ci_low_pilot'])} ; {_percent(row['ci_high_pilot'])}]")
+        source = ("déduite de son intervalle publié" if row["reference_uncertainty"] == PUBLISHED_INTERVAL
+                  else "binomiale sur sa taille d'échantillon publiée, multipliée par un effet de "
+                  "plan documenté")
+        notes.append(f"même définition ; test z sur la différence de deux échantillons "
+                     f"indépendants (erreur type de la référence {source}), p = {row['p_value']:.3g}, "
+                     f"q (Benjamini-Hochberg) = {row['q_value']:.3g}")
     territory = _territory_note(str(row["territory_relation"]), str(row["territory_pilot"]),
                                 str(row["territory_reference"]))
     if territory:
@@ -356,8 +393,15 @@ def compare_pilot_with_history(indicators: pd.DataFrame, crosswalk: Mapping | No
         return pd.DataFrame({c: pd.Series(dtype=object) for c in COMPARISON_COLUMNS})
     pairs["same_definition"] = (pairs["comparability_group_pilot"].notna()
                                 & (pairs["comparability_group_pilot"]
-                                   == pairs["comparability_group_reference"])).astype(bool)
-    pairs = pd.concat([pairs, _test_pairs(pairs, level)], axis=1)
+                                   == pairs["comparability_group_reference"])
+                                & ~pairs["sex"].astype(str).isin(NOT_SAME_POPULATION_SEX)).astype(bool)
+    pairs = pd.concat([pairs, _test_pairs(pairs, level, crosswalk)], axis=1)
+    # One family: every same-definition pair actually tested.
+    family = pairs["same_definition"] & (pairs["test"] == "z_independent")
+    pairs["q_value"] = np.nan
+    pairs.loc[family, "q_value"] = benjamini_hochberg(pairs.loc[family, "p_value"].to_numpy(float))
+    significant = family & (pairs["q_value"] < 1 - level)
+    pairs["_direction"] = np.where(significant, np.sign(pairs["difference"]), 0).astype(int)
     definitions = _group_definitions(crosswalk)
     verdicts = [_verdict(row, definitions, level) for row in pairs.to_dict("records")]
     pairs["verdict"] = [v for v, _ in verdicts]
@@ -365,7 +409,7 @@ def compare_pilot_with_history(indicators: pd.DataFrame, crosswalk: Mapping | No
     pairs["verdict_fr"] = pairs["verdict"].map(VERDICT_LABELS_FR)
     # Tests ran on every pair for speed; a non-comparable pair has no difference to test.
     not_comparable = pairs["verdict"] == "not_comparable"
-    pairs.loc[not_comparable, ["se_difference", "p_value"]] = np.nan
+    pairs.loc[not_comparable, ["se_difference", "p_value", "q_value"]] = np.nan
     pairs.loc[not_comparable, "test"] = "none"
     pairs = pairs.sort_values(["indicator_code", "territory_pilot", "period_pilot", "sex",
                                "grade_group", "_rank", "source_id_reference", "period_reference"],

@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from barometre_pipeline.analysis.labels import french_number
+from barometre_pipeline.stats.comparisons import benjamini_hochberg
 
 MEASURES = ("adjusted_odds_ratio", "odds_ratio", "difference", "difference_in_differences",
             "correlation")
@@ -44,9 +45,10 @@ EFFECT_COLUMNS: tuple[str, ...] = (
     "exposure", "outcome", "measure", "estimate", "se", "ci_low", "ci_high", "p_value", "df",
     "n_unweighted", "adjusted_for", "reference_group", "comparability_group", "counterpart",
     "interpretation_fr", "quality_flags", "provenance", "cell", "significant", "suppressed",
+    "q_value",
 )
 EFFECT_KEY: tuple[str, ...] = ("effect_code", "source_id", "territory", "period", "cell")
-_FLOAT_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "p_value", "df")
+_FLOAT_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "p_value", "df", "q_value")
 
 # Quality flags set by the analysis (the sources' own flags, e.g. SYNTHETIQUE, are carried too).
 QUALITY_FLAGS: dict[str, tuple[str, str]] = {
@@ -76,8 +78,11 @@ def empty_effects() -> pd.DataFrame:
 def conform_effects(df: pd.DataFrame) -> pd.DataFrame:
     """Effect rows in :data:`EFFECT_COLUMNS` order and types; missing columns become null.
 
-    ``cell`` defaults to ``_T``, ``suppressed`` to false, ``significant`` to ``p_value < 0.05``
-    (null without a p-value or when suppressed). Raises on an unknown ``measure`` or a repeated
+    ``cell`` defaults to ``_T``, ``suppressed`` to false. The pilot's tests form four families
+    (:func:`effect_family`: wave differences, risk factors, impacts, prevention); ``q_value`` is
+    the Benjamini–Hochberg adjusted p-value within each, and ``significant`` is ``q_value < 0.05``
+    where a q-value exists, ``p_value < 0.05`` otherwise (literature effects); null without a
+    p-value or when suppressed. Raises on an unknown ``measure`` or a repeated
     effect key.
     """
     table = df.reindex(columns=list(EFFECT_COLUMNS)).reset_index(drop=True)
@@ -86,10 +91,19 @@ def conform_effects(df: pd.DataFrame) -> pd.DataFrame:
     table["n_unweighted"] = pd.to_numeric(table["n_unweighted"], errors="coerce").round().astype("Int64")
     table["cell"] = table["cell"].fillna(TOTAL)
     table["suppressed"] = table["suppressed"].astype("boolean").fillna(False).astype(bool)
+    families = pd.Series([effect_family(c, f) for c, f in
+                          zip(table["effect_code"], table["source_family"], strict=True)], index=table.index)
+    table["q_value"] = np.nan
+    testable = families.notna() & table["p_value"].notna() & ~table["suppressed"]
+    for _, rows in table[testable].groupby(families[testable]).groups.items():
+        table.loc[rows, "q_value"] = benjamini_hochberg(table.loc[rows, "p_value"].to_numpy(float))
     significant = table["significant"].astype("boolean")
     computed = pd.Series(table["p_value"] < SIGNIFICANCE_LEVEL, dtype="boolean")
     computed[table["p_value"].isna() | table["suppressed"]] = pd.NA
-    table["significant"] = significant.fillna(computed)
+    significant = significant.fillna(computed)
+    by_q = table["q_value"].notna()
+    significant[by_q] = (table.loc[by_q, "q_value"] < SIGNIFICANCE_LEVEL).astype("boolean")
+    table["significant"] = significant
     text_columns = [c for c in EFFECT_COLUMNS if c not in _FLOAT_COLUMNS
                     and c not in ("n_unweighted", "suppressed", "significant")]
     for column in text_columns:
@@ -102,6 +116,20 @@ def conform_effects(df: pd.DataFrame) -> pd.DataFrame:
         keys = table.loc[duplicated, list(EFFECT_KEY)].drop_duplicates().head(5).to_dict("records")
         raise ValueError(f"effect rows are not unique on {EFFECT_KEY}: {keys}")
     return table
+
+
+def effect_family(effect_code: object, source_family: object) -> str | None:
+    """The multiple-testing family of a pilot effect row (None: literature, not adjusted)."""
+    code = str(effect_code or "")
+    if str(source_family) != "pilot":
+        return None
+    if code.startswith("PILOT_WAVE_"):
+        return "wave_differences"
+    if "PREVENTION_SESSION" in code or "PROGRAMME_SCHOOL" in code:
+        return "prevention"
+    if code.startswith("PILOT_OR_CV_ANY_"):
+        return "risk_factors"
+    return "impacts"
 
 
 def join_flags(*groups: object) -> str | None:

@@ -26,7 +26,7 @@ from barometre_pipeline.analysis.labels import (
     french_point_interval,
     french_points,
 )
-from barometre_pipeline.stats.comparisons import difference_independent
+from barometre_pipeline.stats.comparisons import benjamini_hochberg, difference_independent
 
 DIMENSIONS: tuple[str, ...] = ("sex", "level", "age_band", "grade_group", "departement", "sector",
                                "priority_education")
@@ -44,7 +44,9 @@ def wave_differences(indicators: pd.DataFrame, confidence: float = 0.95) -> pd.D
     ``measure = difference``, ``exposure = wave``, ``period = "<earlier>/<later>"``,
     ``source_id`` of the later wave, ``reference_group = "period=<earlier> (<source_id>)"`` and
     ``cell`` naming the breakdown (``sex=F;level=6E``; ``_T`` for the whole population).
-    ``significant`` is the two-sided test at 5 %.
+    The wave differences are one family of tests: ``q_value`` is the Benjamini–Hochberg adjusted
+    p-value within it (with some 800 cells, about 40 differences would pass p < 0.05 by chance
+    alone), and ``significant`` and the sentence use it (q < 5 %).
     """
     table = indicators[indicators["source_family"] == PILOT_FAMILY].copy()
     published = ~table["suppressed"].astype("boolean").fillna(False).astype(bool)
@@ -76,6 +78,7 @@ def wave_differences(indicators: pd.DataFrame, confidence: float = 0.95) -> pd.D
         later_rows["df"].to_numpy(float) if "df" in later_rows else None,
         earlier_rows["df"].to_numpy(float) if "df" in earlier_rows else None,
         confidence=confidence)
+    q_values = benjamini_hochberg(result.p_value)
     rows = []
     for i, (later, before) in enumerate(zip(later_rows.to_dict("records"),
                                             earlier_rows.to_dict("records"), strict=True)):
@@ -85,6 +88,7 @@ def wave_differences(indicators: pd.DataFrame, confidence: float = 0.95) -> pd.D
         estimate = float(result.difference[i])
         low, high = float(result.ci_low[i]), float(result.ci_high[i])
         p_value = float(result.p_value[i])
+        q_value = float(q_values[i])
         df = float(result.df[i])
         rows.append({
             "effect_code": f"PILOT_WAVE_DIFF_{code}",
@@ -100,11 +104,12 @@ def wave_differences(indicators: pd.DataFrame, confidence: float = 0.95) -> pd.D
             "reference_group": f"period={before['period']} ({before['source_id']})",
             "comparability_group": later["comparability_group"] or None,
             "counterpart": None,
-            "interpretation_fr": _sentence(label_fr, later, before, estimate, low, high, p_value),
+            "interpretation_fr": _sentence(label_fr, later, before, estimate, low, high, q_value),
             "quality_flags": join_flags(later.get("quality_flags"), before.get("quality_flags")),
             "provenance": None,
             "cell": _cell(later),
-            "significant": bool(p_value < 1 - confidence) if math.isfinite(p_value) else None,
+            "significant": bool(q_value < 1 - confidence) if math.isfinite(q_value) else None,
+            "q_value": q_value,
         })
     return conform_effects(pd.DataFrame(rows))
 
@@ -115,7 +120,7 @@ def _cell(row: dict) -> str:
 
 
 def _sentence(label: str, later: dict, before: dict, estimate: float, low: float, high: float,
-              p_value: float) -> str:
+              q_value: float) -> str:
     proportion = _text(later.get("unit")) in ("", "proportion")
     if proportion:
         movement = (f"passe de {french_percent(float(before['estimate']))} en {before['period']} à "
@@ -124,8 +129,9 @@ def _sentence(label: str, later: dict, before: dict, estimate: float, low: float
     else:
         movement = (f"passe de {before['estimate']:.3g} en {before['period']} à "
                     f"{later['estimate']:.3g} en {later['period']}")
-    verdict = ("écart significatif au seuil de 5 %" if p_value < 0.05
-               else "écart non significatif au seuil de 5 % : pas d'évolution démontrée")
+    verdict = ("écart significatif au seuil de 5 % après correction pour tests multiples"
+               if q_value < 0.05 else "écart non significatif au seuil de 5 % après correction "
+               "pour tests multiples : pas d'évolution démontrée")
     return f"« {label} » {movement} ; {verdict}."
 
 

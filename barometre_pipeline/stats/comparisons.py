@@ -158,3 +158,22 @@ def compare_tables(current: pd.DataFrame, previous: pd.DataFrame, keys: Sequence
         merged[f"df{a}"].to_numpy(float) if with_df else None,
         merged[f"df{b}"].to_numpy(float) if with_df else None, confidence)
     return pd.concat([merged.reset_index(drop=True), result.to_frame()], axis=1)
+
+
+def benjamini_hochberg(p_values: ArrayLike) -> np.ndarray:
+    """Benjamini–Hochberg q-values (R ``p.adjust(p, "BH")``); NaN p-values stay NaN, untested.
+
+    A family of m tests rejected at q < α keeps the expected share of false discoveries among the
+    rejections at most α (Benjamini & Hochberg 1995, JRSS B 57:289–300).
+    """
+    p = np.asarray(p_values, dtype=float)
+    q = np.full(p.shape, np.nan)
+    tested = np.flatnonzero(np.isfinite(p))
+    m = len(tested)
+    if m == 0:
+        return q
+    order = tested[np.argsort(p[tested], kind="stable")]
+    ranked = p[order] * m / np.arange(1, m + 1)
+    # Step-up: the q-value of the i-th smallest p is the minimum over j >= i, capped at 1.
+    q[order] = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
+    return q

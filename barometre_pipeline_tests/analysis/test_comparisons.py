@@ -59,20 +59,49 @@ def test_exactly_the_expected_pairs_are_made(comparisons: pd.DataFrame) -> None:
         ("pilot_qc", "_T", "_T", "public_qc"),
         ("pilot_qc", "_T", "_T", "public_ca"),
         ("pilot_qc", "_T", "_T", "public_international"),
+        ("pilot_qc", "X", "_T", "public_qc"),
     }
 
 
-def test_fixed_reference_below_the_pilot_interval_is_higher(comparisons: pd.DataFrame) -> None:
+def test_reference_without_interval_or_n_is_only_indicative(comparisons: pd.DataFrame) -> None:
     row = only(comparisons, source_id_pilot="pilot_fr", source_id_reference="public_national")
     # The reference was published with level COLLEGE: read as the collège grade group.
     assert row["grade_group"] == "COLLEGE"
     assert row["same_definition"]
-    assert row["verdict"] == "higher"
+    # 25 % lies below the pilot's interval, but the reference's own error is unknown: no verdict.
+    assert row["verdict"] == "indicative"
+    assert row["verdict_fr"] == "indicatif : incertitude de la référence inconnue"
+    assert row["reference_uncertainty"] == "unknown"
     assert row["difference"] == pytest.approx(0.30 - 0.25)
-    assert math.isnan(row["se_difference"])
-    assert row["test"] == "reference_fixed_in_pilot_ci"
-    assert "traitée comme fixe" in row["reason"]
+    assert math.isnan(row["se_difference"]) and math.isnan(row["p_value"]) and math.isnan(row["q_value"])
+    assert "sous l'intervalle" in row["reason"]
     assert "inclus" in row["reason"]  # FR-OT is a territory within France
+
+
+def test_reference_with_n_only_gets_a_binomial_error_times_the_design_effect(comparisons, crosswalk):
+    row = only(comparisons, source_id_pilot="pilot_qc", source_id_reference="public_qc", sex="_T")
+    assert row["reference_uncertainty"] == "binomial_with_deff"
+    se_reference = math.sqrt(0.2 * 0.8 / 13602 * 2.0)  # default design effect of the crosswalk
+    assert row["se_difference"] == pytest.approx(math.hypot(0.008, se_reference), rel=1e-9)
+    assert row["verdict"] == "higher"
+
+
+def test_verdicts_use_benjamini_hochberg_q_values_over_the_family(comparisons):
+    tested = comparisons[comparisons["p_value"].notna()].sort_values("p_value")
+    assert len(tested) == 3
+    # R: p.adjust(p, "BH") on the family's three p-values.
+    p = tested["p_value"].to_numpy()
+    expected = [min(min(p[j] * 3 / (j + 1) for j in range(i, 3)), 1) for i in range(3)]
+    assert tested["q_value"].to_numpy() == pytest.approx(expected, rel=1e-12)
+    assert ((tested["q_value"] < 0.05) == tested["verdict"].isin(["higher", "lower"])).all()
+    assert comparisons.loc[comparisons["p_value"].isna(), "q_value"].isna().all()
+
+
+def test_the_pilots_other_sex_is_never_a_trans_or_non_binary_group(comparisons):
+    row = only(comparisons, source_id_pilot="pilot_qc", sex="X")
+    assert not row["same_definition"]
+    assert row["verdict"] == "not_comparable"
+    assert "autre / préfère ne pas répondre" in row["reason"]
 
 
 def test_two_intervals_give_a_z_test(comparisons: pd.DataFrame) -> None:
@@ -102,17 +131,17 @@ def test_different_definitions_are_not_comparable(comparisons: pd.DataFrame) -> 
 
 
 def test_quebec_pilot_is_paired_with_quebec_first_then_canada(comparisons: pd.DataFrame) -> None:
-    quebec = comparisons[comparisons["source_id_pilot"] == "pilot_qc"]
+    quebec = comparisons[(comparisons["source_id_pilot"] == "pilot_qc") & (comparisons["sex"] == "_T")]
     assert list(quebec["source_id_reference"]) == ["public_qc", "public_ca", "public_international"]
     assert list(quebec["territory_relation"]) == ["same_territory", "pilot_within_reference",
                                                   "international"]
-    assert list(quebec["verdict"]) == ["higher", "lower", "not_comparable"]
+    assert list(quebec["verdict"]) == ["higher", "indicative", "not_comparable"]
 
 
-def test_same_definition_inside_the_interval_is_not_different(comparisons: pd.DataFrame) -> None:
+def test_same_definition_inside_the_interval_without_uncertainty_is_indicative(comparisons) -> None:
     row = only(comparisons, source_id_pilot="pilot_fr", source_id_reference="public_fr_total")
-    assert row["verdict"] == "not_different"
-    assert row["verdict_fr"] == "Pas de différence significative"
+    assert row["verdict"] == "indicative"
+    assert "dans l'intervalle" in row["reason"]
 
 
 def test_territory_relations() -> None:
@@ -159,12 +188,9 @@ def test_depp_college_row_is_compared_with_the_orleans_tours_pilot(real_comparis
     assert list(depp["estimate_reference"]) == pytest.approx([0.28, 0.28])
     assert (depp["comparability_group_reference"] == "CV_ANY_SCHOOLYEAR_FR_DEPP").all()
     assert depp["same_definition"].all()
-    # DEPP publishes no interval: the verdict says where 28 % lies in the pilot's interval.
-    for row in depp.to_dict("records"):
-        expected = ("higher" if 0.28 < row["ci_low_pilot"]
-                    else "lower" if 0.28 > row["ci_high_pilot"] else "not_different")
-        assert row["verdict"] == expected
-        assert "traitée comme fixe" in row["reason"]
+    # DEPP publishes neither interval nor n here: no test, the verdict is indicative.
+    assert (depp["verdict"] == "indicative").all()
+    assert (depp["reference_uncertainty"] == "unknown").all()
 
 
 def test_hbsc_is_not_comparable_with_any_pilot(real_comparisons: pd.DataFrame) -> None:
