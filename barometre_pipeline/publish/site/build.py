@@ -144,13 +144,14 @@ def build_payload(inputs: SiteInputs) -> dict[str, Any]:
     publication = inputs.catalogue.get("publication") or {}
     sensitive_n = publication.get("sensitive_min_n_unweighted")
     rows, reasons = payload.indicator_rows(inputs.exports.indicators, sensitive_n)
+    comparisons = payload.comparison_rows(inputs.exports.comparisons)
     pilot_territories = sorted({r["t"] for r in rows if r["f"] == voc.FAMILY_PILOT},
                                key=lambda t: (voc.PILOT_TERRITORIES.index(t) if t in voc.PILOT_TERRITORIES else 99, t))
     return {
         "rows": rows,
         "reasons": dict(sorted(reasons.items())),
         "effects": payload.effect_rows(inputs.exports.effects),
-        "comparisons": payload.comparison_rows(inputs.exports.comparisons),
+        "comparisons": comparisons,
         "sources": payload.source_entries(inputs.exports.sources, inputs.retrieved),
         "indicators": _indicator_entries(
             inputs.catalogue, synthetic=bool(inputs.exports.sources.get("synthetic", pd.Series(dtype=bool)).fillna(False).any())),
@@ -158,7 +159,7 @@ def build_payload(inputs: SiteInputs) -> dict[str, Any]:
         "dimensionNames": labels.DIMENSION_NAMES,
         "levels": labels.level_order(inputs.codebook),
         "territories": {t: {"fr": labels.territory_label(t, "fr"), "en": labels.territory_label(t, "en")}
-                        for t in sorted({r["t"] for r in rows} | {c["tr"] for c in payload.comparison_rows(inputs.exports.comparisons)})},
+                        for t in sorted({r["t"] for r in rows} | {c["tr"] for c in comparisons})},
         "pilotTerritories": pilot_territories,
         "departements": [{"code": s.code, "name": s.name} for s in inputs.geography.shapes],
         "verdicts": labels.VERDICTS,

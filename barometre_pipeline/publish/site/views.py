@@ -9,7 +9,9 @@ Panel kinds: ``headline`` (one figure, its interval, n and the change since the 
 dimension), ``heat`` (sex × level table), ``map`` (départements of Orléans-Tours), ``territories``
 (the two pilot territories side by side), ``forest`` (adjusted odds ratios), ``effects``
 (associations: differences, odds ratios, difference in differences), ``waves`` (each wave and the
-tested change), ``compare`` (pilot against same-definition references, the others listed apart).
+tested change), ``wavechanges`` (every tested change of the selected cell, with p- and q-values),
+``regions`` (sub-territories of the selected territory, ranked, once published), ``compare``
+(pilot against same-definition references, the others listed apart).
 """
 
 from __future__ import annotations
