@@ -200,8 +200,8 @@ HELP_LINES: dict[str, dict[str, str]] = {
              "en": "suicide prevention: 24/7, free; in immediate danger call 15"},
     "Tel-jeunes": {"fr": "écoute et conseil pour les jeunes du Québec : téléphone 24 h sur 24, texto au 514 600-1002, clavardage sur teljeunes.com ; gratuit et confidentiel",
                    "en": "listening and advice for Quebec youth: phone 24/7, text 514 600-1002, chat on teljeunes.com; free and confidential"},
-    "Jeunesse, J'écoute (Kids Help Phone)": {"fr": "Jeunesse, J'écoute : soutien aux jeunes partout au Canada, en français et en anglais, 24 h sur 24 ; texto TEXTO au 686868",
-                                             "en": "Kids Help Phone: support for young people across Canada, in French and English, 24/7; text TALK to 686868"},
+    "Jeunesse, J'écoute (Kids Help Phone)": {"fr": "soutien aux jeunes partout au Canada, en français et en anglais, 24 h sur 24 ; texto TEXTO au 686868",
+                                             "en": "(Kids Help Phone) support for young people across Canada, in French and English, 24/7; text TALK to 686868"},
     "9-8-8": {"fr": "ligne d'aide en cas de crise suicidaire (Canada), appel ou texto, 24 h sur 24",
               "en": "suicide crisis helpline (Canada), call or text, 24/7"},
 }
