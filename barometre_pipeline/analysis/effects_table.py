@@ -1,7 +1,7 @@
 """The effects table: one schema for every effect, measured on the pilot or published.
 
 A pilot adjusted odds ratio, a wave-to-wave difference and an odds ratio from a meta-analysis
-sit in the same table so the dashboard can set them side by side. ``counterpart`` links them:
+sit in the same table so the site and the report can set them side by side. ``counterpart`` links them:
 on a pilot row it lists the literature effect codes measuring the same ``outcome|exposure``; on a
 literature row it holds the staged ``pilot_counterpart`` key (``"WHO5_LOW|CV_ANY"``).
 

@@ -13,7 +13,7 @@ always points to a complete, fsynced version. The two-rename scheme leaves a win
 name does not exist at all (a nightly refresh would fail any reader in that window). The previous
 version is kept until the next publication, so readers that resolved the old link before the swap
 finish reading unchanged files. ``pyarrow.dataset``, ``duckdb.read_parquet('<dir>/indicators/*.parquet')``
-and browsers opening ``dashboard/index.html`` follow the link transparently; the link is relative,
+and browsers opening ``site/index.html`` follow the link transparently; the link is relative,
 so the whole export dir can be moved or copied with ``cp -a``/``rsync -a``.
 
 The one non-atomic case is migrating a name that is still a real directory (an export written by

@@ -1,6 +1,6 @@
 """Export contract v1 of the ``indicators`` dataset, held as data.
 
-Analysts, labs and the dashboard read the exported Parquet through this contract: ordered columns,
+Analysts, labs, the site and the report read the exported Parquet through this contract: ordered columns,
 Arrow types and a French + English description each. Its rules:
 
 - Dimension columns hold the SDMX total code ``_T`` where a row is not broken down by them.
