@@ -42,6 +42,8 @@ def prepare_dagster_home() -> Path:
         target = home / "dagster.yaml"
         if not target.exists():
             shutil.copyfile(INSTANCE_TEMPLATE, target)
+        if (home / "history" / "runs.db").exists():
+            return home  # the local storage exists already: nothing to create
         from dagster import DagsterInstance
 
         with DagsterInstance.get():

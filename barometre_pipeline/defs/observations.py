@@ -43,41 +43,36 @@ def current_data_versions(manifests: list[Manifest], settings: Settings) -> dict
     return versions
 
 
-def _source_files_asset(manifest: Manifest) -> dg.SourceAsset:
-    @dg.observable_source_asset(
-        key=source_files_key(manifest),
-        group_name="sources",
-        description=f"Manifest and files of source `{manifest.id}` (`{manifest.files}`): "
-        "observed by content hash, so only a change of bytes makes its lineage stale.",
-    )
-    def _observe(paths: BarometrePaths) -> dg.DataVersion:
-        return dg.DataVersion(source_fingerprint(manifest, paths.settings().data_dir))
-
-    return _observe
-
-
-def _config_asset(key: dg.AssetKey, description: str) -> dg.SourceAsset:
-    @dg.observable_source_asset(key=key, group_name="config", description=description)
-    def _observe(paths: BarometrePaths) -> dg.DataVersion:
-        return dg.DataVersion(config_fingerprint(key, paths.settings().data_dir))
-
-    return _observe
+def _specs(manifests: list[Manifest]) -> list[dg.AssetSpec]:
+    specs = [dg.AssetSpec(
+        source_files_key(m), group_name="sources",
+        description=f"Manifest and files of source `{m.id}` (`{m.files}`): observed by content "
+        "hash, so only a change of bytes makes its lineage stale.") for m in manifests]
+    specs += [
+        dg.AssetSpec(CODEBOOK, group_name="config",
+                     description="`codebook.yaml`: canonical variables, codes, levels."),
+        dg.AssetSpec(CATALOGUE, group_name="config",
+                     description="`indicators.yaml`: indicator catalogue and publication rules."),
+        dg.AssetSpec(REFERENCE, group_name="config",
+                     description="`reference/`: population margins, indicator crosswalk, help "
+                     "resources."),
+        dg.AssetSpec(GEO, group_name="config",
+                     description="`geo/`: outlines of the territories drawn on the site's map."),
+    ]
+    return specs
 
 
-def build_observed_inputs(manifests: list[Manifest]) -> list[dg.SourceAsset]:
-    # `observable_source_asset` is marked beta in Dagster 1.13; the API is the documented way to
-    # give an input a data version, so the warning is silenced here rather than printed per source.
+def build_observed_inputs(manifests: list[Manifest]) -> list[dg.AssetsDefinition]:
+    """One observable multi-asset for every input on disk (the UI's "Observe" hashes them all)."""
+    # Observable source assets are marked beta in Dagster 1.13; they are the documented way to
+    # give an input a data version, so the warning is silenced here rather than printed on load.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.BetaWarning)
-        return _observed_inputs(manifests)
 
+        @dg.multi_observable_source_asset(specs=_specs(manifests), name="observe_inputs")
+        def observed_inputs(paths: BarometrePaths):
+            for key, version in current_data_versions(manifests, paths.settings()).items():
+                yield dg.ObserveResult(asset_key=key, data_version=dg.DataVersion(version),
+                                       metadata={"content_sha256": version})
 
-def _observed_inputs(manifests: list[Manifest]) -> list[dg.SourceAsset]:
-    return [
-        *[_source_files_asset(m) for m in manifests],
-        _config_asset(CODEBOOK, "`codebook.yaml`: canonical variables, codes, levels."),
-        _config_asset(CATALOGUE, "`indicators.yaml`: indicator catalogue and publication rules."),
-        _config_asset(REFERENCE, "`reference/`: population margins, indicator crosswalk, help "
-                      "resources."),
-        _config_asset(GEO, "`geo/`: outlines of the territories drawn on the site's map."),
-    ]
+    return [observed_inputs]

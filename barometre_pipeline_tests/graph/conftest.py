@@ -106,6 +106,27 @@ class IncrementalRuns:
     snapshot_after_second: dict
     third_status: int
     third_keys: list[str]
+    stale_by_batch: list[str]
+    stale_by_resolver: list[str]
+
+
+def stale_selections(workspace: Workspace) -> tuple[list[str], list[str]]:
+    """After observing the inputs: the stale assets by our batch query and by Dagster's resolver."""
+    from barometre_pipeline.definitions import build_definitions
+    from barometre_pipeline.defs.incremental import (
+        observe_inputs,
+        stale_assets,
+        stale_assets_by_resolver,
+    )
+    from barometre_pipeline.settings import load_settings
+    from barometre_pipeline.sources.manifest import load_manifests
+
+    graph = build_definitions().resolve_asset_graph()
+    settings = load_settings()
+    with dg.DagsterInstance.get() as instance:
+        observe_inputs(instance, load_manifests(settings.data_dir), settings)
+        return ([k.to_user_string() for k in stale_assets(graph, instance)],
+                [k.to_user_string() for k in stale_assets_by_resolver(graph, instance)])
 
 
 @pytest.fixture(scope="session")
@@ -129,9 +150,10 @@ def incremental_runs(tmp_path_factory) -> IncrementalRuns:
         text = changed.read_text(encoding="utf-8")
         # The last row's note (last column) gets a few words: new bytes, same figures.
         changed.write_text(text.rstrip("\n") + " ; relu le 2026-12-01\n", encoding="utf-8")
+        fast, resolver = stale_selections(workspace)
         third = workspace.materialize()
         third_keys = materialised_keys(latest_run_id())
         return IncrementalRuns(workspace, first, first_keys, second, runs_before, runs_after,
-                               before, after, third, third_keys)
+                               before, after, third, third_keys, fast, resolver)
     finally:
         patch.undo()

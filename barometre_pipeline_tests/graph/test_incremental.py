@@ -55,3 +55,8 @@ def test_one_changed_public_file_reruns_its_lineage_and_the_shared_assets_only(i
     # The restricted funnel reads the pilots only: a public figure does not touch it.
     assert "restricted/school_funnel" not in keys
     assert len(keys) < len(incremental_runs.first_keys) / 2
+
+
+def test_the_batch_staleness_rule_agrees_with_dagsters_resolver(incremental_runs):
+    assert incremental_runs.stale_by_batch, "the changed file made nothing stale"
+    assert incremental_runs.stale_by_batch == incremental_runs.stale_by_resolver
