@@ -212,7 +212,9 @@
         order: index, label: wrapped.join("\n") + unique(index), fullLabel: it.label,
         e: ok ? r.e : null, lo: ok ? r.lo : null, hi: ok ? r.hi : null,
         textX: ok ? (r.hi !== null ? r.hi : r.e) : 0,
-        text: ok ? pct(r.e) : (r ? withheldText(r, true) : T.not_available),
+        // A caution or unreliable estimate keeps its bar but its label carries a warning sign
+        // (the table's note column says why).
+        text: ok ? pct(r.e) + (reliabilityNote(r) ? " ⚠" : "") : (r ? withheldText(r, true) : T.not_available),
         ci: ok ? T.interval + " " + pct(r.lo) + " " + T.to + " " + pct(r.hi) : "",
         n: ok ? "n = " + count(r.n) : "",
         status: ok ? "ok" : (r ? "withheld" : "missing")
