@@ -7,7 +7,7 @@ For each size: generates the national scenario (every collège and lycée GT of 
 exactly n respondents over two waves; NOT timed) into ``<work>/n<size>/data`` beside a copy of the
 shipped public and scientific sources, then runs the ``nightly_refresh`` job (every asset and
 check, in process, as ``barometre materialize`` does) in a child process and prints respondents,
-wall time, the child's peak RSS and the time per stage, from Dagster's own step events:
+wall time, the child's CPU time and peak RSS, and the time per stage, from Dagster's own step events:
 
     read      raw/<source>            readers (CSV, XLSX), file hashes
     stage     staging/<source>        codebook mapping, pseudonyms, rejects, derived variables
@@ -153,6 +153,8 @@ def measure(data_dir: Path, work: Path) -> dict[str, object]:
     return {
         "wall": wall,
         "peak_gib": usage.ru_maxrss / 1024**2,  # Linux: KiB
+        # CPU time is what the run costs when the machine is shared; wall is what a user waits.
+        "cpu": usage.ru_utime + usage.ru_stime,
         "success": steps["success"],
         "stages": {stage: by_stage.get(stage, 0.0) for stage in STAGES},
         "overhead": wall - sum(by_stage.values()),
@@ -172,7 +174,8 @@ def respondents_in(data_dir: Path) -> int:
 def _print(n: int, respondents: int, figures: dict[str, object]) -> None:
     wall = float(figures["wall"])
     print(f"\n== {respondents:,} respondents (requested {n:,}) ==")
-    print(f"wall {wall:.1f} s   peak RSS {figures['peak_gib']:.2f} GiB   run "
+    print(f"wall {wall:.1f} s   CPU {figures['cpu']:.1f} s (user + sys)   peak RSS "
+          f"{figures['peak_gib']:.2f} GiB   run "
           f"{'succeeded' if figures['success'] else 'FAILED'}")
     for stage, seconds in figures["stages"].items():
         print(f"  {stage:<9} {seconds:7.1f} s  {100 * seconds / wall:5.1f} %")
