@@ -29,6 +29,19 @@ def populated_columns(con: duckdb.DuckDBPyConnection, relation: str) -> set[str]
     return {c for c, n in zip(columns, counts or [], strict=True) if n}
 
 
+def design_fpc_columns(available: set[str]) -> tuple[str | None, str | None]:
+    """Finite-population corrections to use: both stages, or none.
+
+    Schools are sampled, then pupils within them. With both population sizes declared (schools in
+    the stratum ``fpc``, pupils in the school ``fpc2``) the variance is R's two-stage one. With
+    only the first, a one-stage correction would treat each school as taken whole and understate
+    the variance: schools are then treated as sampled with replacement (no correction).
+    """
+    if {"fpc", "fpc2"} <= available:
+        return "fpc", "fpc2"
+    return None, None
+
+
 def _estimate_groups(
     con: duckdb.DuckDBPyConnection, relation: str,
     groups: dict[tuple[tuple[str, ...], ...], list[Indicator]], available: set[str],
@@ -41,9 +54,9 @@ def _estimate_groups(
             IndicatorSpec(code=i.code, numerator=f"({i.numerator})", denominator=f"({i.denominator})")
             for i in indicators
         ]
+        fpc, fpc2 = design_fpc_columns(available)
         estimates = estimate_proportions(
-            con, relation, weight=weight, strata="stratum", psu="psu",
-            fpc="fpc" if "fpc" in available else None,
+            con, relation, weight=weight, strata="stratum", psu="psu", fpc=fpc, fpc2=fpc2,
             indicators=specs, breakdowns=[list(s) for s in sets],
             ci_method=ci_method, confidence=confidence,
         )

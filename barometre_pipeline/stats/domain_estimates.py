@@ -71,16 +71,20 @@ def _dimensions(breakdowns: Sequence[Sequence[str]]) -> list[str]:
 
 def _proportions_sql(relation: str, *, weight: str, strata: str | None, psu: str | None,
                      fpc: str | None, indicators: Sequence[IndicatorSpec],
-                     breakdowns: Sequence[Sequence[str]]) -> str:
+                     breakdowns: Sequence[Sequence[str]], fpc2: str | None = None) -> str:
     dimensions = _dimensions(breakdowns)
     dim_alias = {d: f"_dim{i}" for i, d in enumerate(dimensions)}
     stratum_expr = _quote(strata) if strata else "0"
     fpc_expr = f"CAST({_quote(fpc)} AS DOUBLE)" if fpc else "NULL::DOUBLE"
+    # Two stages (schools, then pupils in them) when both population sizes are declared.
+    two_stage = bool(psu and fpc and fpc2)
+    fpc2_expr = f"CAST({_quote(fpc2)} AS DOUBLE)" if two_stage else "NULL::DOUBLE"
 
     prepared_columns = [
         f"CAST({_quote(weight)} AS DOUBLE) AS _w",
         f"{stratum_expr} AS _stratum",
         f"{fpc_expr} AS _fpc",
+        f"{fpc2_expr} AS _fpc2",
     ]
     if psu:
         prepared_columns.append(f"{_quote(psu)} AS _psu")
@@ -113,7 +117,8 @@ def _proportions_sql(relation: str, *, weight: str, strata: str | None, psu: str
 
     # The only scan of the relation: additive totals at the finest level (stratum, PSU, every
     # dimension); the breakdown cells are rolled up from this much smaller table.
-    finest_sums = ["COUNT(*) AS _rows", "MAX(_fpc) AS _fpc"]
+    finest_sums = ["COUNT(*) AS _rows", "MAX(_fpc) AS _fpc", "MAX(_fpc2) AS _fpc2"]
+    squares = not psu or two_stage
     for i in range(len(indicators)):
         finest_sums += [
             f"SUM(_w) FILTER (WHERE _d{i} AND _y{i}) AS _a{i}",
@@ -121,9 +126,9 @@ def _proportions_sql(relation: str, *, weight: str, strata: str | None, psu: str
             f"COUNT(*) FILTER (WHERE _d{i}) AS _n{i}",
             f"COUNT(*) FILTER (WHERE _d{i} AND _y{i}) AS _e{i}",
         ]
-        if not psu:
-            # Each respondent is its own PSU: the PSU totals are w·d·y and w·d, so their
-            # squares and cross-products are sums of w² over respondents (y is 0/1).
+        if squares:
+            # Each respondent is its own PSU (or its own second-stage unit): its totals are
+            # w·d·y and w·d, so their squares are sums of w² over respondents (y is 0/1).
             finest_sums += [
                 f"SUM(_w * _w) FILTER (WHERE _d{i} AND _y{i}) AS _aa{i}",
                 f"SUM(_w * _w) FILTER (WHERE _d{i}) AS _bb{i}",
@@ -135,15 +140,17 @@ def _proportions_sql(relation: str, *, weight: str, strata: str | None, psu: str
     rolled = [
         f"SUM({name}) AS {name}"
         for i in range(len(indicators))
-        for name in ([f"_a{i}", f"_b{i}", f"_n{i}", f"_e{i}"] + ([] if psu else [f"_aa{i}", f"_bb{i}"]))
+        for name in ([f"_a{i}", f"_b{i}", f"_n{i}", f"_e{i}"] + ([f"_aa{i}", f"_bb{i}"] if squares else []))
     ]
     unit_cells = (
         f"SELECT {', '.join(unit_keys + labels + rolled)} FROM finest "
         f"GROUP BY GROUPING SETS ({grouping_sets}) HAVING {having}"
     )
     if psu:
+        second = (lambda i: f", 'aa': COALESCE(_aa{i}, 0), 'bb': COALESCE(_bb{i}, 0)") if two_stage \
+            else (lambda i: "")
         structs = ", ".join(
-            f"{{'k': {i}, 'a': COALESCE(_a{i}, 0), 'b': COALESCE(_b{i}, 0), 'n': _n{i}, 'e': _e{i}}}"
+            f"{{'k': {i}, 'a': COALESCE(_a{i}, 0), 'b': COALESCE(_b{i}, 0), 'n': _n{i}, 'e': _e{i}{second(i)}}}"
             for i in range(len(indicators))
         )
         # `psus`: PSUs holding at least one member of the cell's domain (R degf of the subset).
@@ -169,10 +176,31 @@ def _proportions_sql(relation: str, *, weight: str, strata: str | None, psu: str
             "COALESCE(s.n, 0) AS psus FROM long_units"
         )
         design = "SELECT _stratum, SUM(_rows) AS n_h, MAX(_fpc) AS fpc_h FROM finest GROUP BY _stratum"
-    long_units = f"SELECT _stratum, {', '.join(dim_list + ['UNNEST([' + structs + ']) AS s'])} FROM unit_cells"
+    unit_columns = ["_stratum", "_psu"] if two_stage else ["_stratum"]
+    long_units = f"SELECT {', '.join(unit_columns + dim_list + ['UNNEST([' + structs + ']) AS s'])} FROM unit_cells"
 
     cell_keys = ["_k"] + dim_list
     join_keys = ", ".join(cell_keys)
+    second_stage = ""
+    if two_stage:
+        # R svyrecvar, two stages: within each school, pupils are a simple random sample of its
+        # N2 pupils; that variance, weighted by the first-stage sampling fraction f1 = n_h / N1,
+        # adds to the first stage's (1 - f1) term. Scores of non-members are zero; m_i counts
+        # every sampled pupil of the school (the full design's, as R keeps it in a subset).
+        second_stage = f"""
+    UNION ALL
+    SELECT {', '.join('c.' + k for k in cell_keys)},
+           d.f_h * CASE WHEN u.m_i > 1 THEN
+               (1 - CASE WHEN u.n2_i <= 1 THEN u.n2_i ELSE u.m_i / u.n2_i END) * u.m_i / (u.m_i - 1.0)
+               * ((u.aa - 2 * c.p * u.aa + c.p * c.p * u.bb) - (u.a - c.p * u.b) ^ 2 / u.m_i)
+           ELSE 0 END AS v
+    FROM (
+        SELECT l._stratum, l._psu, {', '.join('l.' + d for d in dim_list + [''])}s.k AS _k,
+               s.a AS a, s.b AS b, s.aa AS aa, s.bb AS bb, pd.m_i, pd.n2_i
+        FROM long_units l
+        JOIN (SELECT _stratum, _psu, SUM(_rows) AS m_i, MAX(_fpc2) AS n2_i FROM finest GROUP BY ALL) pd
+          USING (_stratum, _psu)
+    ) u JOIN cells c USING ({join_keys}) JOIN design_f d USING (_stratum)"""
     return f"""
 WITH prepared AS ({prepared}),
 finest AS ({finest}),
@@ -202,6 +230,7 @@ contributions AS (
                ELSE (s.saa - 2 * c.p * s.sab + c.p * c.p * s.sbb)
            END AS v
     FROM strata_cells s JOIN cells c USING ({join_keys}) JOIN design_f d USING (_stratum)
+    {second_stage}
 )
 SELECT c.*, COALESCE(v.total_v, 0) / (c.weighted_n * c.weighted_n) AS variance
 FROM cells c
@@ -212,7 +241,8 @@ LEFT JOIN (SELECT {join_keys}, SUM(v) AS total_v FROM contributions GROUP BY ALL
 def estimate_proportions(con: duckdb.DuckDBPyConnection, relation: str, *, weight: str,
                          strata: str | None, psu: str | None, fpc: str | None,
                          indicators: Sequence[IndicatorSpec], breakdowns: Sequence[Sequence[str]],
-                         ci_method: str = "beta", confidence: float = 0.95) -> pd.DataFrame:
+                         ci_method: str = "beta", confidence: float = 0.95,
+                         fpc2: str | None = None) -> pd.DataFrame:
     """One row per indicator × breakdown cell with design-based precision and interval.
 
     ``relation`` is a table/view name or a parenthesised SELECT; ``weight``, ``strata``,
@@ -225,7 +255,7 @@ def estimate_proportions(con: duckdb.DuckDBPyConnection, relation: str, *, weigh
         raise ValueError("no breakdown requested (use [[]] for the overall total)")
     dimensions = _dimensions(breakdowns)
     sql = _proportions_sql(relation, weight=weight, strata=strata, psu=psu, fpc=fpc,
-                           indicators=indicators, breakdowns=breakdowns)
+                           indicators=indicators, breakdowns=breakdowns, fpc2=fpc2)
     # Cells of a breakdown in which nobody belongs to the indicator's population (e.g. a
     # lycée-only indicator in a collège cell) have no estimate: they are not reported.
     cells = con.execute(sql).df()

@@ -106,3 +106,33 @@ def test_stratified_cluster_domains_match_r_svyciprop():
         assert ours["se"] == pytest.approx(float(row.se), rel=1e-7)
         assert ours["ci_low"] == pytest.approx(float(row.ci_low), rel=1e-6, abs=1e-12)
         assert ours["ci_high"] == pytest.approx(float(row.ci_high), rel=1e-6)
+
+
+def test_two_stage_design_with_both_fpcs_matches_r():
+    """svydesign(id = ~dnum + snum, fpc = ~fpc1 + fpc2, data = apiclus2), domain by domain."""
+    frame = pd.read_csv(FIXTURES / "survey" / "apiclus2.csv")
+    reference = pd.read_csv(DOMAINS / "apiclus2_two_stage_r_reference.csv").set_index("domain")
+    con = duckdb.connect()
+    con.register("api2", frame)
+    both = estimate_proportions(con, "api2", weight="pw", strata=None, psu="dnum", fpc="fpc1",
+                                fpc2="fpc2", indicators=[SCH_WIDE], breakdowns=[[], ["stype"]])
+    first_only = estimate_proportions(con, "api2", weight="pw", strata=None, psu="dnum", fpc=None,
+                                      indicators=[SCH_WIDE], breakdowns=[[], ["stype"]])
+    for ours, replaced in zip(both.itertuples(), first_only.itertuples(), strict=True):
+        expected = reference.loc[ours.stype]
+        assert ours.df == expected["df"]
+        assert ours.estimate == pytest.approx(expected["estimate"], rel=1e-12)
+        assert ours.se == pytest.approx(expected["se"], rel=1e-9)
+        assert ours.ci_low == pytest.approx(expected["ci_low"], rel=1e-8)
+        assert ours.ci_high == pytest.approx(expected["ci_high"], rel=1e-8)
+        # Schools with replacement (the rule when only the first stage's size is declared).
+        assert replaced.se == pytest.approx(expected["se_schools_with_replacement"], rel=1e-9)
+        assert replaced.se > ours.se
+
+
+def test_only_a_first_stage_size_means_schools_with_replacement():
+    from barometre_pipeline.indicators.microdata_indicators import design_fpc_columns
+
+    assert design_fpc_columns({"fpc", "fpc2", "psu"}) == ("fpc", "fpc2")
+    assert design_fpc_columns({"fpc", "psu"}) == (None, None)
+    assert design_fpc_columns({"psu"}) == (None, None)
