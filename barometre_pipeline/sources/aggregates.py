@@ -40,6 +40,7 @@ from barometre_pipeline.sources.read_result import (
     SourceReadError,
 )
 from barometre_pipeline.staging.codebook import load_codebook
+from barometre_pipeline.vocabulary import REJECT_COLUMNS as REJECT_COLUMNS  # re-exported
 from barometre_pipeline.vocabulary import SEX_CODES as ANSWERED_SEX_CODES
 from barometre_pipeline.vocabulary import TOTAL
 
@@ -175,6 +176,8 @@ class IndicatorCrosswalk(_Strict):
     version: int
     groups: dict[str, str]  # comparability group -> one-line definition
     sources: dict[str, dict[str, CrosswalkEntry]] = Field(default_factory=dict)
+    # How comparisons treat a reference's sampling error (read by analysis.comparisons).
+    reference_uncertainty: dict[str, Any] = Field(default_factory=dict)
     path: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
