@@ -106,3 +106,11 @@ def test_sections_format_numbers_only_through_the_tracer():
         .read_text(encoding="utf-8")
     assert not re.search(r"\b(percent|points|ratio|count)\(", source)
     assert not re.search(r":\.?\d*[fg%]\}", source)  # no f-string number formats
+
+
+def test_missing_export_is_named(tmp_path):
+    from barometre_pipeline.publish.report.tables import ReportInputError, load_published_tables
+    from barometre_pipeline.settings import PROJECT_ROOT
+
+    with pytest.raises(ReportInputError, match=r"exports/indicators does not exist"):
+        load_published_tables(tmp_path / "exports", PROJECT_ROOT / "data")
