@@ -8,7 +8,9 @@ import json
 import pandas as pd
 import pytest
 
+from barometre_pipeline.publish.atomic import publish_atomically
 from barometre_pipeline.publish.site import labels
+from barometre_pipeline.publish.site.build import retire_previous_dashboard
 from barometre_pipeline.publish.site.formatting import count, percent
 from barometre_pipeline.publish.site.geo import load_map
 from barometre_pipeline.publish.site.payload import SiteInputError, indicator_rows
@@ -97,3 +99,16 @@ def test_percentages_read_the_french_and_english_way(value, fr, en):
 
 def test_counts_group_thousands():
     assert count(4108, "fr") == "4\u202f108" and count(4108, "en") == "4,108" and count(12, "fr") == "12"
+
+
+def test_an_old_dashboard_export_is_retired_and_other_exports_kept(tmp_path):
+    with publish_atomically(tmp_path, "dashboard") as staging:
+        (staging / "index.html").write_text("<p>old page</p>")
+    with publish_atomically(tmp_path, "csv") as staging:
+        (staging / "keep.zip").write_bytes(b"zip")
+    assert (tmp_path / "dashboard" / "index.html").exists()
+    removed = retire_previous_dashboard(tmp_path)
+    assert {p.name for p in removed} == {"dashboard"} and len(removed) == 2
+    assert not (tmp_path / "dashboard").exists() and not (tmp_path / ".versions" / "dashboard").exists()
+    assert (tmp_path / "csv" / "keep.zip").read_bytes() == b"zip"
+    assert retire_previous_dashboard(tmp_path) == []

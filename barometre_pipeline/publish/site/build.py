@@ -31,7 +31,7 @@ import pandas as pd
 import yaml
 
 from barometre_pipeline import vocabulary as voc
-from barometre_pipeline.publish.atomic import publish_atomically
+from barometre_pipeline.publish.atomic import VERSIONS_DIR, publish_atomically
 from barometre_pipeline.publish.site import formatting, labels, payload, texts, views
 from barometre_pipeline.publish.site.geo import Map, load_map
 
@@ -293,6 +293,25 @@ def _vega_bundle() -> tuple[bytes, str]:
     return vl_convert.javascript_bundle().encode("utf-8"), versions
 
 
+RETIRED_EXPORTS = ("dashboard",)
+
+
+def retire_previous_dashboard(export_dir: Path) -> list[Path]:
+    """Remove the single-page dashboard an older version published beside the exports: the site
+    replaces it, and a stale page next to it would keep showing last year's figures."""
+    removed = []
+    for name in RETIRED_EXPORTS:
+        for path in (Path(export_dir) / name, Path(export_dir) / VERSIONS_DIR / name):
+            if path.is_symlink() or path.is_file():
+                path.unlink()
+            elif path.is_dir():
+                shutil.rmtree(path)
+            else:
+                continue
+            removed.append(path)
+    return removed
+
+
 def write_site(export_dir: Path, data_dir: Path) -> Path:
     """Generate the site into ``<export_dir>/site`` atomically; returns the index page path."""
     inputs = load_inputs(export_dir, data_dir)
@@ -306,4 +325,5 @@ def write_site(export_dir: Path, data_dir: Path) -> Path:
             target = staging / DOWNLOADS / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
+    retire_previous_dashboard(Path(export_dir))
     return Path(export_dir) / SITE_DIR / "index.html"
