@@ -73,7 +73,7 @@ def pilot_manifest(territory: str, wave: str, schools: pd.DataFrame, notes: str)
         columns.pop("departement", None)
     school_column = columns["school_id"]["source"]
     columns["psu"] = {"source": school_column}
-    weight, strata, fpc = (columns[k]["source"] for k in ("design_weight", "stratum", "fpc"))
+    weight, strata, fpc, fpc2 = (columns[k]["source"] for k in ("design_weight", "stratum", "fpc", "fpc2"))
     constants: dict[str, Any] = {"territory": territory, "period": wave}
     if not france:
         constants["sector"] = "PU"  # the Québec frame has public schools only
@@ -101,7 +101,7 @@ def pilot_manifest(territory: str, wave: str, schools: pd.DataFrame, notes: str)
         },
         "files": export_relative_path(territory, wave),
         "read": read,
-        "design": {"weight": weight, "strata": strata, "psu": school_column, "fpc": fpc},
+        "design": {"weight": weight, "strata": strata, "psu": school_column, "fpc": fpc, "fpc2": fpc2},
         "respondent_id": "ID réponse" if france else "Numéro de fiche",
         "identifiers": list(FRANCE_IDENTIFIERS if france else QUEBEC_IDENTIFIERS),
         "free_text": [FRANCE_FREE_TEXT if france else QUEBEC_FREE_TEXT],

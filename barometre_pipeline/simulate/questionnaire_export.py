@@ -94,6 +94,10 @@ def _canonical_values(question: Question, respondents: pd.DataFrame, schools: pd
         return respondents["design_weight"].to_numpy()
     if name == "fpc":
         return respondents["schools_in_stratum"].to_numpy()
+    if name == "fpc2":
+        # The school's enrolment in the frame (DEPP for France; simulated sizes for Québec),
+        # the second stage's population: pupils are a simple random sample within the school.
+        return _school_column(respondents, schools, "pupils")
     if name in ("school_id", "stratum", "level", "sex"):
         return respondents[name].astype(str).to_numpy()
     if name in ("departement", "sector", "priority_education"):

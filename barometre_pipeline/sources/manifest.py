@@ -59,7 +59,10 @@ class Design(_Strict):
     weight: str
     strata: str | None = None
     psu: str | None = None
-    fpc: str | None = None
+    fpc: str | None = None  # population number of PSUs (schools) in the stratum
+    # Population number of second-stage units (pupils) in the PSU. With both fpc and fpc2 the
+    # variance is two-stage; with fpc alone the PSUs are treated as sampled with replacement.
+    fpc2: str | None = None
 
 
 class ColumnMap(_Strict):

@@ -24,7 +24,7 @@ from barometre_pipeline.staging.pii import identifier_kind, mask_identifiers
 from barometre_pipeline.staging.pseudonymise import pseudonymise
 from barometre_pipeline.vocabulary import REJECT_COLUMNS
 
-DESIGN_COLUMNS = {"weight": "design_weight", "strata": "stratum", "psu": "psu", "fpc": "fpc"}
+DESIGN_COLUMNS = {"weight": "design_weight", "strata": "stratum", "psu": "psu", "fpc": "fpc", "fpc2": "fpc2"}
 _BOOL_ANSWERS = {
     "oui": True, "non": False, "yes": True, "no": False, "true": True, "false": False,
     "vrai": True, "faux": False, "1": True, "0": False, "o": True, "n": False,
@@ -211,7 +211,7 @@ def stage_microdata(
         if key not in found:
             continue
         text = raw[found[key]].astype("string")
-        if canonical in {"design_weight", "fpc"}:
+        if canonical in {"design_weight", "fpc", "fpc2"}:
             number = parse_number(text, decimal, thousands).astype("float64")
             bad = number.isna() | (number <= 0)
             failures.add(bad, found[key], text,

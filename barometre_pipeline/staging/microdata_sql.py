@@ -243,7 +243,7 @@ def _stage(stager: _Stager, found: dict[str, str], key: bytes, target: str) -> S
             continue
         texts = stager.distinct_texts(found[design_key])
         failures = _DistinctFailures(stager.sequence, texts)
-        if canonical in {"design_weight", "fpc"}:
+        if canonical in {"design_weight", "fpc", "fpc2"}:
             number = parse_number(texts, stager.decimal, stager.thousands).astype("float64")
             failures.add(number.isna() | (number <= 0), found[design_key], texts,
                          f"design {role} must be a positive number (manifest design.{role})")
