@@ -31,7 +31,10 @@ class DesignColumns:
     weight: str = "final_weight"
     strata: str | None = "stratum"
     psu: str | None = "psu"
-    fpc: str | None = "fpc"
+    # No first-stage fpc by default: schools are sampled, then pupils within them, so a one-stage
+    # correction (as if whole schools were taken) would understate the variance; schools are
+    # treated as sampled with replacement, as for the published indicators without `fpc2`.
+    fpc: str | None = None
 
     def present(self, frame: pd.DataFrame) -> dict[str, str | None]:
         """Keyword arguments of the stats library; absent or empty design columns are dropped."""

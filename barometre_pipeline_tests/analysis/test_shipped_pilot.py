@@ -7,6 +7,7 @@ weights need the whole pipeline).
 
 import json
 
+import pandas as pd
 import pytest
 
 from barometre_pipeline.analysis.impacts import impact_effects
@@ -60,17 +61,46 @@ def test_planted_social_media_odds_ratio_is_recovered_within_its_interval(waves,
         assert row["ci_low"] < planted_ratio < row["ci_high"]
 
 
-def test_in_person_bullying_odds_ratio_is_detected_and_not_underestimated(waves, planted):
-    """KNOWN GAP, reported to the lead: on both shipped Orléans-Tours waves the interval of the
-    in-person bullying odds ratio starts just above the planted 3.0 (3.03-4.07 and 3.03-4.25;
-    Québec waves cover it). The generator ties in-person bullying to the school's random
-    intercept; the school-context adjustment brings the census value of the same model to 3.02,
-    but the samples still run high. Here: detected, and the planted value is not above the
-    interval."""
-    for wave, row in _risk_factor_rows(waves, "bullied_in_person"):
-        planted_ratio = planted[wave]["model"]["cv_any_odds_ratios"]["bullied_in_person"]
-        assert row["ci_low"] > 1 and planted_ratio < row["ci_high"]
-        assert row["ci_low"] < 1.1 * planted_ratio
+@pytest.fixture(scope="module")
+def census_odds_ratios():
+    """The same model fitted on the whole generated population of each wave (a census).
+
+    The generator ties in-person bullying (and other factors) to the school's random intercept,
+    so the planted coefficient is not what a model adjusted for school context estimates; the
+    finite-population value of the same model is the right oracle. The population is
+    regenerated with the shipped seed and checked against the shipped ground truth first.
+    """
+    from barometre_pipeline.simulate.ground_truth import finite_population_truth
+    from barometre_pipeline.simulate.pilot import load_territory, simulate_wave
+    from barometre_pipeline.staging.derive import add_derived_variables
+
+    territory = load_territory("FR-OT", DATA / "frames", seed=2025)
+    codebook = load_codebook(DATA / "codebook.yaml")
+    result = {}
+    for wave in ("2025", "2026"):
+        population = simulate_wave(territory, wave, n_respondents=100).population
+        truth = finite_population_truth(population, "FR-OT", wave)
+        shipped = pd.read_csv(PILOT / wave / f"ground_truth_orleans_tours_{wave}.csv", dtype={"period": str})
+        assert truth["value"].to_numpy() == pytest.approx(shipped["value"].to_numpy(), rel=1e-12, nan_ok=True)
+        census = population.assign(sex=population["sex"].astype(str), level=population["level"].astype(str),
+                                   priority_education=territory.schools["priority_education"].to_numpy()[
+                                       population["school_index"].to_numpy()], census_weight=1.0)
+        census = add_derived_variables(census, codebook)
+        fit = risk_factor_odds_ratios(census, "census", "FR-OT", wave, design=DesignColumns(
+            weight="census_weight", strata=None, psu="school_id", fpc=None))
+        result[wave] = fit.set_index("exposure")["estimate"]
+    return result
+
+
+@pytest.mark.parametrize("factor", ["BULLIED_IN_PERSON", "SOCIAL_MEDIA_BEFORE_13", "SMARTPHONE_BEFORE_11",
+                                    "SCREEN_TIME_HIGH", "sex=M/F", "grade_group=LYCEE/COLLEGE"])
+def test_risk_factor_interval_covers_the_finite_population_odds_ratio(waves, census_odds_ratios, factor):
+    """Pupil-level factors. Priority education is left out: it is a school-level contrast over one
+    (REP+) to seven (REP) sampled schools, fewer than a design-based interval can rest on."""
+    for staged, wave in zip(waves, ("2025", "2026"), strict=True):
+        row = risk_factor_odds_ratios(staged, f"pilot_orleans_tours_{wave}", "FR-OT", wave,
+                                      design=DESIGN_WEIGHTS).set_index("exposure").loc[factor]
+        assert row["ci_low"] < census_odds_ratios[wave][factor] < row["ci_high"], wave
 
 
 @pytest.mark.parametrize("outcome, key", [("WHO5_LOW", "who5_low_odds_ratio_cv_any"),
