@@ -41,6 +41,14 @@ def test_tracer_records_the_row_key_and_refuses_suppressed_or_missing_values():
     assert entry.column == "estimate" and entry.section == "synthese"
     with pytest.raises(SuppressedValueError):
         tracer.quote("indicators", {**ROW, "suppressed": True}, "estimate", "percent")
+    for column in ("ci_low", "ci_high", "se", "deff", "n_effective"):
+        with pytest.raises(SuppressedValueError):
+            tracer.quote("indicators", {**ROW, "suppressed": True, column: 0.1}, column,
+                         "percent")
+    # The respondent count of a withheld row is published (contract v1) and may be quoted.
+    assert tracer.quote("indicators", {**ROW, "suppressed": True, "n_unweighted": 462},
+                        "n_unweighted", "count") == "462"
+    tracer.entries.pop()
     with pytest.raises(SuppressedValueError):
         tracer.quote("indicators", {**ROW, "estimate": None}, "estimate", "percent")
     with pytest.raises(SuppressedValueError):

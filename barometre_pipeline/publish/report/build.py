@@ -157,9 +157,15 @@ class ReportBuilder:
         return Cell(f"{low} à {high}")
 
     def n_cell(self, row: dict | None, table: str = "indicators") -> Cell:
-        if row is None or row.get("suppressed") or is_missing(row.get("n_unweighted")):
+        if row is None or is_missing(row.get("n_unweighted")) or self.too_few(row):
             return Cell("—")
         return Cell(self.quote(table, row, "n_unweighted", "count"))
+
+    @staticmethod
+    def too_few(row: dict) -> bool:
+        """A cell withheld for having too few respondents: its count is not repeated either."""
+        return bool(row.get("suppressed")) and withheld_reason(
+            row.get("suppression_reason")) == withheld_reason("confidentiality")
 
     # --- labels --------------------------------------------------------------------------------
     def territory_name(self, territory: str) -> str:

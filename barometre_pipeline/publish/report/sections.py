@@ -237,8 +237,9 @@ def sample(b: ReportBuilder) -> Section:
         for dim, title in dims:
             rows_in = select.breakdown(b.t.indicators, HEADLINE, latest, dim, b.category_order(dim)
                                        if dim != "departement" else None)
-            # Counts of withheld cells are not quoted: shares are among the published cells.
-            rows_in = [r for r in rows_in if not r.get("suppressed")
+            # A withheld estimate keeps its respondent count (contract v1), except where the
+            # cell was withheld for having too few respondents.
+            rows_in = [r for r in rows_in if not b.too_few(r)
                        and not is_missing(r.get("n_unweighted"))]
             total_n = sum(float(r["n_unweighted"]) for r in rows_in)
             population = (margins.totals.get(dim, {}) if margins else {})

@@ -29,6 +29,11 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
+# A suppressed row keeps its keys and its number of respondents (export contract v1): that count
+# may be quoted (e.g. the sample composition); its estimate and everything derived from it may not.
+PUBLISHED_WHEN_SUPPRESSED = frozenset({"n_unweighted"})
+
+
 class SuppressedValueError(ValueError):
     """A report tried to quote a suppressed or missing value."""
 
@@ -57,7 +62,7 @@ class Tracer:
     def quote(self, table: str, row: Mapping, column: str, fmt: str, *,
               derivation: str = "", value: float | None = None) -> str:
         """Format ``row[column]`` (or ``value`` derived from it) and record the row's key."""
-        if bool(row.get("suppressed") or False):
+        if bool(row.get("suppressed") or False) and column not in PUBLISHED_WHEN_SUPPRESSED:
             raise SuppressedValueError(
                 f"{self.report}: refusing to quote suppressed {table} row {self._key(table, row)}")
         number = row.get(column) if value is None else value
