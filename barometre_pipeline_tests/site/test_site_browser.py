@@ -7,6 +7,7 @@ must report nothing, and the 390 px layout must fit its viewport.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -263,7 +264,11 @@ def test_map_gives_interval_and_n_on_focus_and_hover(open_page, site_run):
 
 
 def test_screenshots_of_three_views_at_two_widths(open_page, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("site_screenshots")
+    # Run artefacts, never committed: pytest's temporary folder by default (it keeps the last
+    # three runs), or BAROMETRE_SITE_SCREENSHOTS for a CI job that uploads them.
+    chosen = os.environ.get("BAROMETRE_SITE_SCREENSHOTS")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("site_screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
     for width in (1366, 390):
         for page in SCREENSHOT_VIEWS:
             opened = open_page(page, width=width)
