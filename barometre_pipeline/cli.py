@@ -132,7 +132,8 @@ def materialize(run_all: bool = False, select: str | None = None, out=None) -> i
     return 0 if result.success else 1
 
 
-def run_until_signalled(command: list[str], env: dict[str, str] | None = None) -> int:
+def run_until_signalled(command: list[str], env: dict[str, str] | None = None,
+                        grace_seconds: float = STOP_GRACE_SECONDS) -> int:
     """Run ``command`` in its own process group; SIGINT, SIGTERM and SIGHUP received here are
     passed to the whole group, and the group is killed if it outlives a grace period, so no
     webserver, daemon or code server is left behind."""
@@ -157,7 +158,7 @@ def run_until_signalled(command: list[str], env: dict[str, str] | None = None) -
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        _stop_group(child.pid)
+        _stop_group(child.pid, grace_seconds)
     return 128 + received[0] if received and status < 0 else status
 
 
@@ -171,7 +172,7 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def _stop_group(pgid: int) -> None:
+def _stop_group(pgid: int, grace_seconds: float) -> None:
     """The child exited, but what it started may not have: terminate, then kill, the group."""
     if not _group_alive(pgid):
         return
@@ -179,7 +180,7 @@ def _stop_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGTERM)
     except ProcessLookupError:
         return
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    deadline = time.monotonic() + grace_seconds
     while time.monotonic() < deadline:
         if not _group_alive(pgid):
             return
