@@ -396,3 +396,35 @@ def reliable_withheld_as_complement(table: pd.DataFrame) -> pd.DataFrame:
 
 def links_from_definitions(definitions: Mapping[str, tuple[str, str]]) -> IndicatorLinks:
     return IndicatorLinks.from_definitions(definitions)
+
+
+# Plain French for readers of the data dictionary, the site and the report (one entry per reason
+# code; the threshold in the code itself is the one configured in data/indicators.yaml).
+REASONS_FR: dict[str, str] = {
+    "reliability:n": "fiabilité : moins de répondants que le minimum (norme NCHS 2017), chiffre trop imprécis",
+    "reliability:effective_n": "fiabilité : taille d'échantillon effective (répondants ÷ effet de plan) sous le minimum",
+    "reliability:psu": "fiabilité : tous les répondants viennent d'un seul établissement, la précision ne peut être estimée",
+    "reliability:df": "fiabilité : pas assez d'établissements et de strates pour calculer un intervalle",
+    "reliability:ci_width": "fiabilité : intervalle de confiance trop large (30 points ou plus)",
+    "reliability:relative_ci_width": "fiabilité : intervalle de confiance trop large par rapport à l'estimation (plus de 130 %)",
+    "reliability:sensitive_n": "fiabilité : indicateur sensible, moins de répondants que le minimum renforcé",
+    "reliability:sensitive_events": "fiabilité : indicateur sensible, trop peu de « oui » ou de « non »",
+    "reliability:no_estimate": "fiabilité : pas d'estimation possible",
+    "confidentiality:n": "secret statistique : trop peu de répondants, le chiffre pourrait décrire des élèves identifiables",
+    "confidentiality:schools": "secret statistique : répondants issus de moins de trois établissements, le chiffre décrirait un établissement",
+    "complementary": "secret statistique : masqué pour qu'une autre case confidentielle (nommée) ne puisse pas être recalculée",
+}
+
+
+def explain_reason_fr(reason: str | None) -> str | None:
+    """French explanation of a ``suppression_reason`` (several reasons joined by `` ; ``)."""
+    if not reason:
+        return None
+    parts = []
+    for code in reason.split(";"):
+        key = code.split(":")[0] if code.startswith(COMPLEMENTARY) else code.split("<")[0].split(">")[0]
+        text = REASONS_FR.get(key, code)
+        if code.startswith(COMPLEMENTARY + ":"):
+            text += f" ({code.split(':', 1)[1]})"
+        parts.append(text)
+    return " ; ".join(parts)
