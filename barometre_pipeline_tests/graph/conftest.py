@@ -108,12 +108,14 @@ class IncrementalRuns:
     third_keys: list[str]
     stale_by_batch: list[str]
     stale_by_resolver: list[str]
+    resolver_with_downstream: list[str]
 
 
-def stale_selections(workspace: Workspace) -> tuple[list[str], list[str]]:
+def stale_selections(workspace: Workspace) -> tuple[list[str], list[str], list[str]]:
     """After observing the inputs: the stale assets by our batch query and by Dagster's resolver."""
     from barometre_pipeline.definitions import build_definitions
     from barometre_pipeline.defs.incremental import (
+        downstream_of,
         observe_inputs,
         stale_assets,
         stale_assets_by_resolver,
@@ -125,8 +127,11 @@ def stale_selections(workspace: Workspace) -> tuple[list[str], list[str]]:
     settings = load_settings()
     with dg.DagsterInstance.get() as instance:
         observe_inputs(instance, load_manifests(settings.data_dir), settings)
-        return ([k.to_user_string() for k in stale_assets(graph, instance)],
-                [k.to_user_string() for k in stale_assets_by_resolver(graph, instance)])
+        batch = stale_assets(graph, instance)
+        resolver = stale_assets_by_resolver(graph, instance)
+        names = [[k.to_user_string() for k in keys] for keys in
+                 (batch, resolver, downstream_of(graph, resolver))]
+        return names[0], names[1], names[2]
 
 
 @pytest.fixture(scope="session")
@@ -150,10 +155,10 @@ def incremental_runs(tmp_path_factory) -> IncrementalRuns:
         text = changed.read_text(encoding="utf-8")
         # The last row's note (last column) gets a few words: new bytes, same figures.
         changed.write_text(text.rstrip("\n") + " ; relu le 2026-12-01\n", encoding="utf-8")
-        fast, resolver = stale_selections(workspace)
+        fast, resolver, closure = stale_selections(workspace)
         third = workspace.materialize()
         third_keys = materialised_keys(latest_run_id())
         return IncrementalRuns(workspace, first, first_keys, second, runs_before, runs_after,
-                               before, after, third, third_keys, fast, resolver)
+                               before, after, third, third_keys, fast, resolver, closure)
     finally:
         patch.undo()

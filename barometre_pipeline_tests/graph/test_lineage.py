@@ -19,10 +19,11 @@ import pytest
 from barometre_pipeline.defs.keys import key_of, table_of
 from barometre_pipeline.warehouse import LAYER_SCHEMAS
 
-TABLE = re.compile(r'\b(' + "|".join(LAYER_SCHEMAS) + r')\."?([a-z0-9_]+)"?', re.IGNORECASE)
+# `schema.table`, either part possibly quoted (`"staging"."pilot_x"`).
+_NAME = r'"?(' + "|".join(LAYER_SCHEMAS) + r')"?\."?([a-z0-9_]+)"?'
+TABLE = re.compile(r'(?<![\w.])' + _NAME, re.IGNORECASE)
 WRITE = re.compile(r'^\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?TABLE|INSERT\s+INTO|DELETE\s+FROM|'
-                   r'DROP\s+TABLE(?:\s+IF\s+EXISTS)?)\s+(' + "|".join(LAYER_SCHEMAS)
-                   + r')\."?([a-z0-9_]+)"?', re.IGNORECASE)
+                   r'DROP\s+TABLE(?:\s+IF\s+EXISTS)?)\s+' + _NAME, re.IGNORECASE)
 
 
 def _tables(sql: str) -> set[str]:
@@ -111,3 +112,11 @@ def test_every_declared_warehouse_dependency_is_read(trace, graph):
         unread += [f"{key.to_user_string()} declares {t} but never reads it"
                    for t in declared - read]
     assert not unread, "\n".join(sorted(set(unread)))
+
+
+def test_the_table_pattern_reads_quoted_and_unquoted_names():
+    assert _tables('SELECT * FROM "staging"."pilot_x" JOIN weighting.pilot_x USING (id)') == {
+        "staging.pilot_x", "weighting.pilot_x"}
+    assert WRITE.findall('CREATE OR REPLACE TABLE "staging"."pilot_x" AS SELECT 1') == [
+        ("staging", "pilot_x")]
+    assert not _tables("CREATE SCHEMA IF NOT EXISTS raw")
