@@ -224,6 +224,19 @@ def test_filters_reach_every_chart_and_table_of_a_view(open_page, site_run):
     opened.page.close()
 
 
+def test_heat_table_follows_its_indicator_menu(open_page, site_run):
+    rows = _export_rows(site_run.indicators)
+    opened = open_page("exposition.html")
+    before = opened.page.evaluate("() => document.documentElement.getAttribute('data-rendered')")
+    opened.page.select_option("#heat-code", "WITNESS")
+    opened.page.wait_for_function(f"() => document.documentElement.getAttribute('data-rendered') !== '{before}'", timeout=30_000)
+    figures = [f for f in _state_figures(opened) if f["panel"] == "p-sex-level"]
+    assert figures and {rows[f["key"]]["indicator_code"] for f in figures} == {"WITNESS"}
+    assert {rows[f["key"]]["breakdown"] for f in figures} <= {"sex×level", "sex", "level", "_T"}
+    _check_figures(figures, rows, "exposition.html heat WITNESS")
+    opened.page.close()
+
+
 def test_withheld_cells_show_their_reason_never_zero(open_page, site_run):
     rows = _export_rows(site_run.indicators)
     opened = open_page("exposition.html")

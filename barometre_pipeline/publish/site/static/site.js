@@ -422,8 +422,21 @@
     return info.system === system;
   }
 
+  // Indicators published by sex × level: the heat table's indicator menu.
+  var crossedCodes = {};
+  B.rows.forEach(function (r) { if (r.f === "pilot" && r.b === "sex×level") { crossedCodes[r.i] = true; } });
+  var heatCode = null;
+
+  function heatMenu(code) {
+    var codes = Object.keys(B.indicators).filter(function (c) { return crossedCodes[c]; });
+    return '<div class="panel-control"><label for="heat-code">' + esc(T.col_indicator) + '</label><select id="heat-code">' +
+      codes.map(function (c) {
+        return '<option value="' + esc(c) + '"' + (c === code ? " selected" : "") + ">" + esc(indicatorLabel(c)) + "</option>";
+      }).join("") + "</select></div>";
+  }
+
   render.heat = function (panel) {
-    var code = panel.codes[0];
+    var code = heatCode && crossedCodes[heatCode] ? heatCode : panel.codes[0];
     var levels = Object.keys(B.levels).filter(levelFits).sort(function (a, b) { return B.levels[a].order - B.levels[b].order; });
     var sexes = ["F", "M", "X", TOTAL];
     var values = [];
@@ -458,7 +471,7 @@
     var legend = '<p class="heat-legend">' + (LANG === "fr" ? "Plus la case est foncée, plus la part est élevée ; la valeur est écrite dans chaque case, avec son intervalle de confiance à 95 %. Case hachurée : non publiée, avec sa raison." :
       "The darker the cell, the higher the share; each cell shows its value and 95% confidence interval. Hatched cell: withheld, with its reason.") + "</p>";
     var note = ignoredNote(activeFilterNames(["sex", "level"]));
-    return { html: tableWrap(panel.title + " — " + indicatorLabel(code) + " (" + territoryLabel(state.t) + ", " + state.w + ")", head, body) + legend, note: note };
+    return { html: heatMenu(code) + tableWrap(panel.title + " — " + indicatorLabel(code) + " (" + territoryLabel(state.t) + ", " + state.w + ")", head, body) + legend, note: note };
   };
 
   render.map = function (panel, container, section) {
@@ -881,6 +894,12 @@
     buildFilters();
     updateLinks();
     var form = document.getElementById("filters");
+    document.addEventListener("change", function (event) {
+      if (event.target.id !== "heat-code") { return; }
+      heatCode = event.target.value;
+      renderPage();
+      document.getElementById("heat-code").focus();
+    });
     if (form) {
       form.addEventListener("change", onChange);
       form.addEventListener("submit", function (e) { e.preventDefault(); });
