@@ -92,7 +92,7 @@ VIEWS: tuple[View, ...] = (
         _t("Filles et garçons, niveaux, âges, éducation prioritaire, secteur, et les facteurs associés à la cyberviolence une fois les autres pris en compte.",
            "Girls and boys, grades, ages, priority education, sector, and the factors associated with cyberviolence once the others are accounted for."),
         (
-            Panel("sex-level", "heat", _t("Victimes par sexe et niveau", "Victims by sex and grade"), ("CV_ANY",)),
+            Panel("sex-level", "heat", _t("Par sexe et niveau", "By sex and grade"), ("CV_ANY",)),
             Panel("age", "breakdown", _t("Par âge", "By age"), ("CV_ANY",), by="age_band"),
             Panel("priority", "breakdown", _t("Éducation prioritaire", "Priority education"), ("CV_ANY",), by="priority_education", association=True),
             Panel("sector", "breakdown", _t("Secteur public ou privé", "Public or private sector"), ("CV_ANY",), by="sector", association=True),
