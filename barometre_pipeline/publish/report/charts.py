@@ -54,7 +54,7 @@ def interval_chart(points: list[Point], x_title: str, *, log: bool = False,
               axis=alt.Axis(labelLimit=LABEL_LIMIT, labelFontSize=10))
     offset = {"yOffset": alt.YOffset("series:N", sort=series)} if many else {}
     legend = alt.Legend(title=None, orient="bottom", direction="horizontal", labelFontSize=10,
-                        labelLimit=260, columns=min(3, len(series))) if len(series) > 1 else None
+                        labelLimit=230, columns=min(2, len(series))) if len(series) > 1 else None
     shape = alt.Shape("series:N", sort=series, scale=alt.Scale(domain=series,
                       range=SHAPES[:len(series)]), legend=legend)
     colour = alt.Color("series:N", sort=series, scale=alt.Scale(domain=series,
