@@ -366,3 +366,92 @@ def test_shipped_data_meet_the_publication_acceptance(shipped_run):
     withheld = pilot[pilot["suppressed"]]
     assert withheld["suppression_reason"].str.match(r"^(reliability|confidentiality|complementary):").all()
     assert withheld[["estimate", "se", "ci_low", "ci_high", "deff", "n_effective"]].isna().all().all()
+
+
+# --- privacy end to end: planted identifiers never reach an exported byte -------------------
+
+PLANTED_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "privacy_planted"
+DEV_KEY = b"barometre-dev-key-not-secret"  # the documented, public dev-mode key (README)
+
+
+@pytest.fixture(scope="module")
+def planted_run(tmp_path_factory, session_monkeypatch):
+    import shutil
+
+    from barometre_pipeline_tests.pipeline.conftest import copy_data, run_pipeline
+
+    data_dir = copy_data(tmp_path_factory.mktemp("planted") / "data")
+    for manifest in PLANTED_FIXTURE.glob("privacy_planted_*.yaml"):
+        shutil.copy(manifest, data_dir / "sources")
+    shutil.copytree(PLANTED_FIXTURE / "raw", data_dir / "raw" / "privacy_planted")
+    return run_pipeline(data_dir, session_monkeypatch)
+
+
+def _exported_bytes(export_dir: Path) -> dict[str, bytes]:
+    import io
+    import zipfile
+
+    found = {}
+    for path in sorted(p for p in export_dir.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                data += b"".join(archive.read(name) for name in archive.namelist())
+        if path.suffix == ".parquet":
+            # Compressed columns hide text from a byte search: search the decoded values too.
+            data += pd.read_parquet(path).to_csv(index=False).encode()
+        found[str(path.relative_to(export_dir))] = data
+    return found
+
+
+def test_planted_addresses_and_emails_never_reach_an_exported_byte(planted_run):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_planted", PLANTED_FIXTURE / "make_planted.py")
+    planted = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(planted)
+    inputs = b"".join(p.read_bytes() for p in (PLANTED_FIXTURE / "raw").glob("*.csv"))
+    values = list(planted.PLANTED.values())
+    assert all(v.encode() in inputs for v in values)  # really planted
+    exported = _exported_bytes(planted_run.export_dir)
+    # The planted source is published (else the search proves nothing).
+    published = planted_run.indicators()
+    mine = published[published["source_id"].str.startswith("privacy_planted")]
+    assert (~mine["suppressed"]).sum() >= 2
+    assert any(b"privacy_planted_2024" in data for name, data in exported.items() if name.endswith(".parquet"))
+    for name, data in exported.items():
+        for value in values:
+            assert value.encode() not in data, f"{value} published in {name}"
+        assert b"2001:db8" not in data and b"example.org" not in data, name
+
+
+def test_pseudonyms_differ_across_waves_and_ignore_spaces(planted_run):
+    with duckdb.connect(str(planted_run.warehouse), read_only=True) as con:
+        first = set(con.execute("SELECT respondent_pid FROM staging.privacy_planted_2024").df()["respondent_pid"])
+        second = set(con.execute("SELECT respondent_pid FROM staging.privacy_planted_2025").df()["respondent_pid"])
+    rejects = planted_run.per_source("quarantine", "rejects", "WHERE source_id LIKE 'privacy_planted%'")
+    expected_2024 = hmac.new(DEV_KEY, b"privacy_planted_2024:R1", hashlib.sha256).hexdigest()[:20]
+    expected_2025 = hmac.new(DEV_KEY, b"privacy_planted_2025:R1", hashlib.sha256).hexdigest()[:20]
+    assert expected_2024 in first and expected_2025 in second
+    assert not first & second  # the same raw ids give unrelated pseudonyms in another wave
+    # " R1 " is R1 once trimmed: a duplicate id in the first wave, rejected.
+    duplicated = rejects[rejects["reason"].str.contains("duplicated respondent id")]
+    assert list(duplicated["source_id"]) == ["privacy_planted_2024"]
+    # The e-mail and the IPv6 address planted in the mapped `sexe` column reject their rows.
+    mapped = rejects[rejects["field"] == "sexe"]
+    assert sorted(mapped["source_id"]) == ["privacy_planted_2024", "privacy_planted_2025"]
+
+
+def test_every_reason_the_rules_write_has_a_french_explanation():
+    from barometre_pipeline.stats.publication import explain_reason_fr
+
+    codes = ["reliability:n<30", "reliability:effective_n<30", "reliability:psu<2", "reliability:df<1",
+             "reliability:ci_width>=0.3", "reliability:relative_ci_width>130%",
+             "reliability:sensitive_n<100", "reliability:sensitive_events<5", "reliability:no_estimate",
+             "confidentiality:n<5", "confidentiality:schools<3", "complementary:CV_ANY|sex=X|level=TLE"]
+    for code in codes:
+        text = explain_reason_fr(code)
+        assert text and code.split("<")[0] not in text and (text.startswith("fiabilité") or
+                                                             text.startswith("secret statistique"))
+    assert explain_reason_fr("reliability:n<30;complementary:CV_ANY|sex=X").count(" ; ") == 1
+    assert "CV_ANY|sex=X" in explain_reason_fr("complementary:CV_ANY|sex=X")
