@@ -85,7 +85,9 @@ def _hashes(export_dir: Path) -> dict[str, str]:
     for entry in sorted(export_dir.iterdir()):
         if entry.name.startswith("."):
             continue  # versions, staging dirs and the lock are not what readers open
-        for path in sorted(entry.iterdir()) if entry.is_dir() else [entry]:
+        # Exports with sub-folders (the site's assets/, en/, fiches/) are walked to their files.
+        files = sorted(p for p in entry.rglob("*") if p.is_file()) if entry.is_dir() else [entry]
+        for path in files:
             found[str(path.relative_to(export_dir))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return found
 
