@@ -63,4 +63,10 @@ def test_multiprocess_exports_are_byte_identical_to_in_process(tmp_path, monkeyp
     assert len(in_process) >= 15 and "indicators" in {k.split("/")[0] for k in in_process}
     assert sorted(multiprocess) == sorted(in_process)
     differing = [name for name in in_process if in_process[name] != multiprocess[name]]
-    assert not differing, f"exports differ between executors: {differing}"
+    hint = ""
+    if differing and all(name.endswith(".pdf") for name in differing):
+        # Measured: typst.compile without `timestamp=` stamps each PDF with its creation time, so
+        # two runs never give the same PDF bytes whatever the executor.
+        hint = (" (only PDFs: the report's typst.compile needs a fixed `timestamp=` for "
+                "reproducible bytes)")
+    assert not differing, f"exports differ between executors: {differing}{hint}"
