@@ -141,7 +141,10 @@ def build_effects_assets(manifests: list[Manifest]) -> list[dg.AssetsDefinition]
             # A pilot that could not be read (or staged nothing) has no respondents: the effects
             # of the other pilots are computed all the same.
             respondents = {
-                m.id: con.execute(f"SELECT * FROM {weighted_relation(m)}").df()
+                # In file order: a parallel join returns rows in any order, and the models'
+                # float sums (hence the published last digits) follow the row order.
+                m.id: con.execute(f"SELECT * FROM {weighted_relation(m)} "
+                                  "ORDER BY _source_file, _source_line").df()
                 if staged_row_count(con, m) else pd.DataFrame() for m in pilots
             }
             provenance = {m.id: source_provenance(con, m, context.run.run_id, version)
@@ -205,7 +208,8 @@ def build_restricted_assets(manifests: list[Manifest]) -> list[dg.AssetsDefiniti
             respondents = pd.concat([
                 con.execute(
                     "SELECT school_id, territory, period, cv_any, final_weight "
-                    f"FROM {weighted_relation(m)} WHERE cv_any IS NOT NULL").df()
+                    f"FROM {weighted_relation(m)} WHERE cv_any IS NOT NULL "
+                    "ORDER BY _source_file, _source_line").df()  # reproducible float sums
                 for m in pilots if staged_row_count(con, m)
             ] or [pd.DataFrame(columns=["school_id", "territory", "period", "cv_any",
                                         "final_weight"])], ignore_index=True)
