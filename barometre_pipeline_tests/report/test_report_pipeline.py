@@ -299,5 +299,17 @@ def test_report_follows_a_changed_input_figure(report_run, changed_run):
     count_before = _normal(_pdf_text(_pdf(report_run, scope))).count("41,0 %")
     count_after = _normal(_pdf_text(_pdf(changed_run, scope))).count("41,0 %")
     assert count_after > count_before
-    lower = "pilote significativement plus bas que la référence"
-    assert _html(changed_run, scope).count(lower) > _html(report_run, scope).count(lower)
+
+    # The gap printed beside each of those rows follows: pilot minus the new reference.
+    comparisons = _export(changed_run, "comparisons")
+    rows = comparisons[(comparisons["indicator_code"] == "CV_ANY")
+                       & (comparisons["source_id_reference"] == "public_fr_depp")
+                       & (comparisons["period_reference"] == "2021-2022")
+                       & (comparisons["sex"] == TOTAL) & (comparisons["grade_group"] == "COLLEGE")]
+    assert len(rows) == len(depp_rows(changed_run)) >= 1
+    for _, row in rows.iterrows():
+        gap = row["estimate_pilot"] - 0.41
+        assert gap < -0.08  # the pilot's collège rate is now far below the reference
+        text = f"{100 * gap:+.1f}".replace(".", ",").replace("-", "−") + " points"
+        assert any(text in r for r in depp_rows(changed_run)), text
+        assert not any(text in r for r in depp_rows(report_run)), text

@@ -588,13 +588,16 @@ def comparisons(b: ReportBuilder) -> Section:
                 main = segments[0].split("(")[0].strip() if segments else "non comparable"
                 untested.append([*cells, Cell(main)])
             else:
-                tested.append([*cells, Cell(wording.comparison_verdict(row))])
+                gap = Cell("—")
+                if not is_missing(row.get("difference")) and _published(pilot):
+                    gap = Cell(b.quote("comparisons", row, "difference", "points"))
+                tested.append([*cells, gap, Cell(wording.comparison_verdict(row))])
         name = b.territory_name(territory)
         if tested:
             blocks.append(Block("table", table=b.new_table(
                 f"{name} : comparaisons testées (mêmes définitions ; le verdict tient compte de "
                 "l'incertitude du pilote et, quand elle est publiée, de celle de la référence)",
-                ["Pilote", "Valeur", "Référence", "Valeur", "Verdict"], tested,
+                ["Pilote", "Valeur", "Référence", "Valeur", "Écart", "Verdict"], tested,
                 b.withheld_note(tested))))
         if untested:
             blocks.append(Block("table", table=b.new_table(
