@@ -15,7 +15,11 @@ import altair as alt
 import pandas as pd
 import vl_convert
 
-FONT = "Libertinus Serif"
+# The PDF's font (embedded in the typst wheel). vl-convert cannot see it, and looking for an
+# unknown font doubles its time, so charts are laid out with the generic serif and the SVG then
+# names Libertinus first (Typst uses it; a browser falls back to its serif).
+FONT = "serif"
+SVG_FONT = "Libertinus Serif, serif"
 SHAPES = ["circle", "square", "triangle-up", "diamond", "cross", "triangle-down"]
 GREYS = ["#000000", "#555555", "#888888", "#222222", "#666666", "#999999"]
 FILLED = [True, False, True, False, True, False]
@@ -81,6 +85,7 @@ def interval_chart(points: list[Point], x_title: str, *, log: bool = False,
         domainColor="black", tickColor="black").configure_legend(labelFont=FONT)
     # French number format (decimal comma) on the axes; the labels are already French.
     svg = vl_convert.vegalite_to_svg(chart.to_dict(validate=False), format_locale="fr-FR")
+    svg = svg.replace(f'font-family="{FONT}"', f'font-family="{SVG_FONT}"')
     return _unique_ids(svg, prefix=None)
 
 
