@@ -136,7 +136,7 @@ def table_schema(table: TableDescription, extra_rules: tuple[RowRule, ...] = ()
             checks.append(pa.Check.in_range(*column.value_range))
         columns[column.name] = pa.Column(nullable=column.nullable, checks=checks,
                                          required=True)
-    rules = [pa.Check(lambda df, rule=rule: rule.holds(df), name=rule.name, error=rule.description)
+    rules = [pa.Check(lambda df, rule=rule: rule.holds(df), name=rule.name)
              for rule in (*table.rules, *extra_rules)]
     return pa.DataFrameSchema(columns, checks=rules, name=table.name, strict=False, coerce=False)
 
