@@ -109,6 +109,7 @@ class IncrementalRuns:
     stale_by_batch: list[str]
     stale_by_resolver: list[str]
     resolver_with_downstream: list[str]
+    fourth_status: int
 
 
 def stale_selections(workspace: Workspace) -> tuple[list[str], list[str], list[str]]:
@@ -158,7 +159,16 @@ def incremental_runs(tmp_path_factory) -> IncrementalRuns:
         fast, resolver, closure = stale_selections(workspace)
         third = workspace.materialize()
         third_keys = materialised_keys(latest_run_id())
+
+        # A pilot export that can no longer be read: its last good read stays, flagged.
+        from barometre_pipeline_tests.graph.test_failure_isolation import (
+            BROKEN_FILE,
+            resave_as_cp1252_commas,
+        )
+
+        resave_as_cp1252_commas(workspace.data_dir / BROKEN_FILE)
+        fourth = workspace.materialize()
         return IncrementalRuns(workspace, first, first_keys, second, runs_before, runs_after,
-                               before, after, third, third_keys, fast, resolver, closure)
+                               before, after, third, third_keys, fast, resolver, closure, fourth)
     finally:
         patch.undo()

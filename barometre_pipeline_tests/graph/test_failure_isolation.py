@@ -92,3 +92,20 @@ def test_the_sources_export_marks_the_broken_source_not_updated(broken_run):
     assert not sources.loc[BROKEN, "readable"]
     assert "cp1252" in sources.loc[BROKEN, "read_error"]
     assert (sources.drop(index=BROKEN)["update_status"] == "updated").all()
+
+
+def test_a_source_that_could_be_read_before_keeps_its_figures_marked_not_updated(
+        incremental_runs):
+    """After a good run, the same pilot export re-saved in cp1252 with commas: the source's
+    check fails, its last good figures stay published with the NON MIS À JOUR flag."""
+    assert incremental_runs.fourth_status == 0
+    export_dir = incremental_runs.workspace.export_dir
+    sources = pd.read_parquet(export_dir / "sources").set_index("source_id")
+    assert sources.loc[BROKEN, "update_status_fr"] == "non mis à jour"
+    assert "cp1252" in sources.loc[BROKEN, "read_error"]
+    assert sources.loc[BROKEN, "input_files"] != "[]", "the files of the last good read"
+    indicators = pd.read_parquet(export_dir / "indicators")
+    kept = indicators[indicators["source_id"] == BROKEN]
+    assert len(kept) and kept["quality_flags"].str.contains("NON MIS À JOUR").all()
+    others = indicators[indicators["source_id"].isin(OTHERS)]
+    assert not others["quality_flags"].fillna("").str.contains("NON MIS À JOUR").any()
