@@ -21,10 +21,10 @@ from barometre_pipeline.publish.contract import (
     INDICATORS_COLUMNS,
     RELIABILITY_CODES,
     SOURCE_FAMILIES,
-    SUPPRESSION_REASONS,
     TOTAL_CODE,
     schema_fingerprint,
 )
+from barometre_pipeline.stats.publication import REASONS as SUPPRESSION_REASONS
 
 DICTIONARY_BASENAME = "data_dictionary"
 # Catalogue fields shown on an indicator sheet, in this order (others are kept in "other").
@@ -115,7 +115,10 @@ def build_data_dictionary(
         "sex": {code: {"fr": fr, "en": en} for code, (fr, en) in SEX_LABELS.items()},
         "source_family": {code: {"fr": SOURCE_FAMILY_LABELS[code][0], "en": SOURCE_FAMILY_LABELS[code][1]} for code in SOURCE_FAMILIES},
         "reliability": {code: {"fr": fr, "en": en} for code, (fr, en) in RELIABILITY_CODES.items()},
-        "suppression_reason": {code: {"fr": fr, "en": en} for code, (fr, en) in SUPPRESSION_REASONS.items()},
+        # Every reason code the publication rules write, in the readers' words (N: the threshold
+        # written in the code, as configured in data/indicators.yaml).
+        "suppression_reason": {code: {"fr": fr.format(t="N"), "en": en.format(t="N")}
+                               for code, (fr, en) in SUPPRESSION_REASONS.items()},
         **_codes_from_codebook(codebook),
     }
     return {

@@ -29,6 +29,7 @@ Estimate, se, interval, cv, design effect and effective n of a withheld row are 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -398,33 +399,88 @@ def links_from_definitions(definitions: Mapping[str, tuple[str, str]]) -> Indica
     return IndicatorLinks.from_definitions(definitions)
 
 
-# Plain French for readers of the data dictionary, the site and the report (one entry per reason
-# code; the threshold in the code itself is the one configured in data/indicators.yaml).
-REASONS_FR: dict[str, str] = {
-    "reliability:n": "fiabilité : moins de répondants que le minimum (norme NCHS 2017), chiffre trop imprécis",
-    "reliability:effective_n": "fiabilité : taille d'échantillon effective (répondants ÷ effet de plan) sous le minimum",
-    "reliability:psu": "fiabilité : tous les répondants viennent d'un seul établissement, la précision ne peut être estimée",
-    "reliability:df": "fiabilité : pas assez d'établissements et de strates pour calculer un intervalle",
-    "reliability:ci_width": "fiabilité : intervalle de confiance trop large (30 points ou plus)",
-    "reliability:relative_ci_width": "fiabilité : intervalle de confiance trop large par rapport à l'estimation (plus de 130 %)",
-    "reliability:sensitive_n": "fiabilité : indicateur sensible, moins de répondants que le minimum renforcé",
-    "reliability:sensitive_events": "fiabilité : indicateur sensible, trop peu de « oui » ou de « non »",
-    "reliability:no_estimate": "fiabilité : pas d'estimation possible",
-    "confidentiality:n": "secret statistique : trop peu de répondants, le chiffre pourrait décrire des élèves identifiables",
-    "confidentiality:schools": "secret statistique : répondants issus de moins de trois établissements, le chiffre décrirait un établissement",
-    "complementary": "secret statistique : masqué pour qu'une autre case confidentielle (nommée) ne puisse pas être recalculée",
+# Plain words for readers of the data dictionary, the site, the CSV bundles and the report: one
+# entry per reason code, French and English. `{t}` is the threshold written in the code itself
+# (the one configured in data/indicators.yaml), so a changed threshold never contradicts the text.
+REASONS: dict[str, tuple[str, str]] = {
+    "reliability:n": (
+        "fiabilité : moins de {t} répondants (norme NCHS 2017), chiffre trop imprécis",
+        "reliability: fewer than {t} respondents (NCHS 2017 standard), too imprecise"),
+    "reliability:effective_n": (
+        "fiabilité : taille d'échantillon effective (répondants ÷ effet de plan) inférieure à {t}",
+        "reliability: effective sample size (respondents ÷ design effect) below {t}"),
+    "reliability:psu": (
+        "fiabilité : tous les répondants viennent d'un seul établissement, la précision ne peut "
+        "être estimée",
+        "reliability: every respondent comes from a single school, precision cannot be estimated"),
+    "reliability:df": (
+        "fiabilité : pas assez d'établissements et de strates pour calculer un intervalle",
+        "reliability: too few schools and strata to compute an interval"),
+    "reliability:ci_width": (
+        "fiabilité : intervalle de confiance trop large (largeur d'au moins {t} sur l'échelle 0-1)",
+        "reliability: confidence interval too wide (width at least {t} on the 0-1 scale)"),
+    "reliability:relative_ci_width": (
+        "fiabilité : intervalle de confiance trop large par rapport à l'estimation (plus de {t})",
+        "reliability: confidence interval too wide relative to the estimate (more than {t})"),
+    "reliability:sensitive_n": (
+        "fiabilité : indicateur sensible, moins de {t} répondants (règle renforcée)",
+        "reliability: sensitive indicator, fewer than {t} respondents (stricter rule)"),
+    "reliability:sensitive_events": (
+        "fiabilité : indicateur sensible, moins de {t} « oui » ou « non »",
+        "reliability: sensitive indicator, fewer than {t} yes or no answers"),
+    "reliability:no_estimate": (
+        "fiabilité : pas d'estimation possible",
+        "reliability: no estimate possible"),
+    "confidentiality:n": (
+        "secret statistique : moins de {t} répondants, le chiffre pourrait décrire des élèves "
+        "identifiables",
+        "confidentiality: fewer than {t} respondents, the figure could describe identifiable "
+        "pupils"),
+    "confidentiality:schools": (
+        "secret statistique : répondants issus de moins de {t} établissements, le chiffre "
+        "décrirait un établissement",
+        "confidentiality: respondents from fewer than {t} schools, the figure would describe a "
+        "school"),
+    COMPLEMENTARY: (
+        "secret statistique : masqué pour qu'une autre case confidentielle ({t}) ne puisse pas "
+        "être recalculée",
+        "confidentiality: withheld so that another confidential cell ({t}) cannot be recalculated"),
+    "not_published_by_source": (
+        "valeur non publiée par la source",
+        "value not published by the source"),
 }
+REASONS_FR: dict[str, str] = {code: fr for code, (fr, _) in REASONS.items()}
+_REASON_CODE = re.compile(r"^(?P<key>[a-z_]+(?::[a-z_]+)?)\s*(?:>=|<=|<|>)?\s*(?P<t>.*)$")
+
+
+def _reason_parts(code: str) -> tuple[str, str]:
+    """``reliability:n<30`` -> (``reliability:n``, ``30``); ``complementary:<cell>`` -> (
+    ``complementary``, ``<cell>``)."""
+    if code.startswith(COMPLEMENTARY + ":"):
+        return COMPLEMENTARY, code.split(":", 1)[1]
+    found = _REASON_CODE.match(code.strip())
+    return (found["key"], found["t"]) if found else (code.strip(), "")
+
+
+def reason_key(code: str) -> str:
+    """The reason's key without its threshold (``confidentiality:schools<3`` -> ...``schools``)."""
+    return _reason_parts(code)[0]
+
+
+def explain_reason(reason: str | None, language: str = "fr") -> str | None:
+    """Plain-language explanation of a ``suppression_reason`` (several codes joined by ``;``),
+    in French (``fr``) or English (``en``); an unknown code is shown as it is."""
+    if not reason:
+        return None
+    index = 0 if language == "fr" else 1
+    parts = []
+    for code in filter(None, (c.strip() for c in reason.split(";"))):
+        key, threshold = _reason_parts(code)
+        template = REASONS.get(key)
+        parts.append(template[index].format(t=threshold) if template else code)
+    return " ; ".join(parts)
 
 
 def explain_reason_fr(reason: str | None) -> str | None:
     """French explanation of a ``suppression_reason`` (several reasons joined by `` ; ``)."""
-    if not reason:
-        return None
-    parts = []
-    for code in reason.split(";"):
-        key = code.split(":")[0] if code.startswith(COMPLEMENTARY) else code.split("<")[0].split(">")[0]
-        text = REASONS_FR.get(key, code)
-        if code.startswith(COMPLEMENTARY + ":"):
-            text += f" ({code.split(':', 1)[1]})"
-        parts.append(text)
-    return " ; ".join(parts)
+    return explain_reason(reason, "fr")

@@ -10,7 +10,6 @@ from barometre_pipeline.publish.contract import (
     CONTRACT_VERSION,
     INDICATORS_COLUMNS,
     RELIABILITY_CODES,
-    SUPPRESSION_REASONS,
 )
 from barometre_pipeline.publish.dictionary import (
     build_data_dictionary,
@@ -18,6 +17,7 @@ from barometre_pipeline.publish.dictionary import (
     render_dictionary_markdown,
     write_data_dictionary,
 )
+from barometre_pipeline.stats.publication import REASONS, reason_key
 
 CODEBOOK = {"variables": {"level": {"values": {"6E": {"fr": "6e", "en": "Grade 6 (FR)"}, "SEC1": {"fr": "Secondaire 1"}}}}}
 
@@ -33,7 +33,13 @@ def test_dictionary_documents_columns_codes_and_indicator_sheets(catalogue):
     codes = dictionary["codes"]
     assert "_T" in codes["total"] and set(codes["sex"]) == {"F", "M", "X", "_U"}
     assert set(codes["reliability"]) == set(RELIABILITY_CODES)
-    assert set(codes["suppression_reason"]) == set(SUPPRESSION_REASONS)
+    assert set(codes["suppression_reason"]) == set(REASONS)
+    # Every code the publication rules write is explained, in words and with its threshold.
+    for written in ("reliability:n<30", "reliability:effective_n<30", "confidentiality:n<5",
+                    "confidentiality:schools<3", "reliability:relative_ci_width>130%",
+                    "reliability:ci_width>=0.3", "reliability:df<1", "complementary:CV_ANY|sex=X"):
+        assert reason_key(written) in codes["suppression_reason"], written
+        assert "{t}" not in codes["suppression_reason"][reason_key(written)]["fr"]
     assert codes["level"]["SEC1"]["fr"] == "Secondaire 1"
     sheets = {s["code"]: s for s in dictionary["indicators"]}
     assert set(sheets) == {e["code"] for e in catalogue}
