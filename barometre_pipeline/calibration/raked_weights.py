@@ -8,18 +8,26 @@ import numpy as np
 import pandas as pd
 
 from barometre_pipeline.calibration.population_margins import Margins
-from barometre_pipeline.stats.weighting import WeightTrimming, rake
+from barometre_pipeline.stats.weighting import Calibration, WeightTrimming, rake
 
 # Weights beyond these multiples of the mean weight are trimmed, then margins are re-raked: a few
 # pupils standing for a whole school would otherwise dominate small cells.
 TRIMMING = WeightTrimming(lower=0.1, upper=8.0)
 UNCLASSIFIED_SEX = "X"
+# Column of the weights table naming the variables a respondent's weight was raked on (comma-
+# separated; NULL when not raked): the estimation step makes its standard errors
+# calibration-aware on exactly these margins.
+RAKED_ON = "raked_on"
 
 
 @dataclass(frozen=True)
 class RakingOutcome:
-    weights: pd.DataFrame  # respondent_pid, design_weight, final_weight
+    weights: pd.DataFrame  # respondent_pid, design_weight, final_weight, raked_on
     metadata: dict[str, object]
+    # The numpy calibration (R's postStrata) of the raked respondents (``raked`` rows), kept for
+    # the variance oracle; None when nothing was raked.
+    calibration: Calibration | None = None
+    raked: np.ndarray | None = None
 
 
 def _sample_margins(staged: pd.DataFrame, margins: Margins) -> dict[str, dict[str, float]]:
@@ -53,6 +61,7 @@ def raked_weights(staged: pd.DataFrame, margins: Margins | None) -> RakingOutcom
     base = staged[["respondent_pid", "design_weight"]].copy()
     if margins is None or staged.empty:
         base["final_weight"] = base["design_weight"]
+        base[RAKED_ON] = pd.Series([None] * len(base), dtype="string")
         reason = "no population margins for this territory" if margins is None else "no respondent"
         return RakingOutcome(base, {"method": "design weights (not raked)", "reason": reason})
 
@@ -72,6 +81,7 @@ def raked_weights(staged: pd.DataFrame, margins: Margins | None) -> RakingOutcom
     final[~classified] = final[~classified] * factor
     final[classified] = result.weights
     base["final_weight"] = final
+    base[RAKED_ON] = pd.Series(np.where(classified, ",".join(totals), None), dtype="string")
     achieved = {
         var: {k: float(final[classified][sample[var].astype(str).to_numpy() == k].sum())
               for k in cats}
@@ -92,4 +102,4 @@ def raked_weights(staged: pd.DataFrame, margins: Margins | None) -> RakingOutcom
     }
     if not np.all(np.isfinite(final)) or (final <= 0).any():
         raise ValueError("raking produced non-positive or non-finite weights")
-    return RakingOutcome(base, metadata)
+    return RakingOutcome(base, metadata, result.calibration, classified)

@@ -320,7 +320,7 @@ def build_weighting_asset(manifest: Manifest) -> dg.AssetsDefinition:
 
 def weighted_relation(manifest: Manifest) -> str:
     """Staged respondents with their final weight (reads staging/<id> and weighting/<id>)."""
-    return (f"(SELECT s.*, w.final_weight FROM {table_of(staging_key(manifest))} AS s "
+    return (f"(SELECT s.*, w.final_weight, w.raked_on FROM {table_of(staging_key(manifest))} AS s "
             f"JOIN {table_of(weighting_key(manifest))} AS w USING (respondent_pid))")
 
 

@@ -11,6 +11,7 @@ from collections import defaultdict
 import duckdb
 import pandas as pd
 
+from barometre_pipeline.calibration.raked_weights import RAKED_ON
 from barometre_pipeline.indicators.catalogue import Catalogue, Indicator
 from barometre_pipeline.stats.domain_estimates import IndicatorSpec, estimate_proportions
 
@@ -42,6 +43,20 @@ def design_fpc_columns(available: set[str]) -> tuple[str | None, str | None]:
     return None, None
 
 
+def raking_margins(con: duckdb.DuckDBPyConnection, relation: str, available: set[str]) -> list[str]:
+    """The variables the final weights were raked on (weighting's ``raked_on`` column), if any.
+
+    The standard errors are then calibration-aware on these margins, as R's ``rake()`` design.
+    """
+    if RAKED_ON not in available:
+        return []
+    values = [row[0] for row in con.execute(
+        f'SELECT DISTINCT "{RAKED_ON}" FROM {relation} WHERE "{RAKED_ON}" IS NOT NULL').fetchall()]
+    if len(values) > 1:
+        raise ValueError(f"{relation}: respondents were raked on different margins {sorted(values)}")
+    return values[0].split(",") if values else []
+
+
 def _estimate_groups(
     con: duckdb.DuckDBPyConnection, relation: str,
     groups: dict[tuple[tuple[str, ...], ...], list[Indicator]], available: set[str],
@@ -49,6 +64,7 @@ def _estimate_groups(
 ) -> list[pd.DataFrame]:
     """One estimation call per set of indicators sharing their breakdown sets."""
     frames = []
+    margins = raking_margins(con, relation, available)
     for sets, indicators in groups.items():
         specs = [
             IndicatorSpec(code=i.code, numerator=f"({i.numerator})", denominator=f"({i.denominator})")
@@ -58,7 +74,7 @@ def _estimate_groups(
         estimates = estimate_proportions(
             con, relation, weight=weight, strata="stratum", psu="psu", fpc=fpc, fpc2=fpc2,
             indicators=specs, breakdowns=[list(s) for s in sets],
-            ci_method=ci_method, confidence=confidence,
+            ci_method=ci_method, confidence=confidence, raking_margins=margins or None,
         )
         frames.append(estimates)
     return frames

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from barometre_pipeline.stats.intervals import proportion_interval
+from barometre_pipeline.stats.raking_variance import RakingMargins, calibrated_variance_sql
 
 TOTAL_CODE = "_T"
 OUTPUT_STATISTICS = ("estimate", "se", "ci_low", "ci_high", "ci_method", "df", "n_unweighted",
@@ -71,7 +72,8 @@ def _dimensions(breakdowns: Sequence[Sequence[str]]) -> list[str]:
 
 def _proportions_sql(relation: str, *, weight: str, strata: str | None, psu: str | None,
                      fpc: str | None, indicators: Sequence[IndicatorSpec],
-                     breakdowns: Sequence[Sequence[str]], fpc2: str | None = None) -> str:
+                     breakdowns: Sequence[Sequence[str]], fpc2: str | None = None,
+                     raking: RakingMargins | None = None) -> str:
     dimensions = _dimensions(breakdowns)
     dim_alias = {d: f"_dim{i}" for i, d in enumerate(dimensions)}
     stratum_expr = _quote(strata) if strata else "0"
@@ -89,6 +91,9 @@ def _proportions_sql(relation: str, *, weight: str, strata: str | None, psu: str
     if psu:
         prepared_columns.append(f"{_quote(psu)} AS _psu")
     prepared_columns += [f"{_quote(d)} AS {dim_alias[d]}" for d in dimensions]
+    margin_keys = raking.category_columns() if raking else []
+    if raking:
+        prepared_columns += raking.category_expressions()
     for i, spec in enumerate(indicators):
         prepared_columns.append(f"CAST(({spec.numerator}) AS BOOLEAN) AS _y{i}")
         # Missing outcome = outside the domain (not a smaller design).
@@ -118,6 +123,8 @@ def _proportions_sql(relation: str, *, weight: str, strata: str | None, psu: str
     # The only scan of the relation: additive totals at the finest level (stratum, PSU, every
     # dimension); the breakdown cells are rolled up from this much smaller table.
     finest_sums = ["COUNT(*) AS _rows", "MAX(_fpc) AS _fpc", "MAX(_fpc2) AS _fpc2"]
+    if raking:
+        finest_sums += ["SUM(_w) AS _wt", "SUM(_w * _w) AS _ww"]
     squares = not psu or two_stage
     for i in range(len(indicators)):
         finest_sums += [
@@ -134,8 +141,8 @@ def _proportions_sql(relation: str, *, weight: str, strata: str | None, psu: str
                 f"SUM(_w * _w) FILTER (WHERE _d{i}) AS _bb{i}",
             ]
     finest = (
-        f"SELECT {', '.join(unit_keys + dim_list + finest_sums)} FROM prepared "
-        f"GROUP BY {', '.join(unit_keys + dim_list)}"
+        f"SELECT {', '.join(unit_keys + dim_list + margin_keys + finest_sums)} FROM prepared "
+        f"GROUP BY {', '.join(unit_keys + dim_list + margin_keys)}"
     )
     rolled = [
         f"SUM({name}) AS {name}"
@@ -176,7 +183,7 @@ def _proportions_sql(relation: str, *, weight: str, strata: str | None, psu: str
             "COALESCE(s.n, 0) AS psus FROM long_units"
         )
         design = "SELECT _stratum, SUM(_rows) AS n_h, MAX(_fpc) AS fpc_h FROM finest GROUP BY _stratum"
-    unit_columns = ["_stratum", "_psu"] if two_stage else ["_stratum"]
+    unit_columns = ["_stratum", "_psu"] if (two_stage or raking) else ["_stratum"]
     long_units = f"SELECT {', '.join(unit_columns + dim_list + ['UNNEST([' + structs + ']) AS s'])} FROM unit_cells"
 
     cell_keys = ["_k"] + dim_list
@@ -201,6 +208,21 @@ def _proportions_sql(relation: str, *, weight: str, strata: str | None, psu: str
         JOIN (SELECT _stratum, _psu, SUM(_rows) AS m_i, MAX(_fpc2) AS n2_i FROM finest GROUP BY ALL) pd
           USING (_stratum, _psu)
     ) u JOIN cells c USING ({join_keys}) JOIN design_f d USING (_stratum)"""
+    fixed_contributions = f"""
+    SELECT {', '.join('c.' + k for k in cell_keys)},
+           (1 - d.f_h) * CASE
+               WHEN d.n_h > 1 THEN d.n_h / (d.n_h - 1.0)
+                   * ((s.saa - 2 * c.p * s.sab + c.p * c.p * s.sbb) - (s.sa - c.p * s.sb) ^ 2 / d.n_h)
+               ELSE (s.saa - 2 * c.p * s.sab + c.p * c.p * s.sbb)
+           END AS v
+    FROM strata_cells s JOIN cells c USING ({join_keys}) JOIN design_f d USING (_stratum)
+    {second_stage}"""
+    if raking:
+        calibrated_ctes, contributions = calibrated_variance_sql(
+            raking, n_indicators=len(indicators), breakdowns=breakdowns, dim_alias=dim_alias,
+            labels=labels, having=having, two_stage=two_stage)
+    else:
+        calibrated_ctes, contributions = "", fixed_contributions
     return f"""
 WITH prepared AS ({prepared}),
 finest AS ({finest}),
@@ -221,16 +243,8 @@ cells AS (
            SUM(e) AS n_events, SUM(sa) / NULLIF(SUM(sb), 0) AS p, SUM(psus) AS n_psu,
            SUM(psus) - COUNT(*) FILTER (WHERE psus > 0) AS df
     FROM strata_cells GROUP BY ALL
-),
-contributions AS (
-    SELECT {', '.join('c.' + k for k in cell_keys)},
-           (1 - d.f_h) * CASE
-               WHEN d.n_h > 1 THEN d.n_h / (d.n_h - 1.0)
-                   * ((s.saa - 2 * c.p * s.sab + c.p * c.p * s.sbb) - (s.sa - c.p * s.sb) ^ 2 / d.n_h)
-               ELSE (s.saa - 2 * c.p * s.sab + c.p * c.p * s.sbb)
-           END AS v
-    FROM strata_cells s JOIN cells c USING ({join_keys}) JOIN design_f d USING (_stratum)
-    {second_stage}
+),{calibrated_ctes}
+contributions AS ({contributions}
 )
 SELECT c.*, COALESCE(v.total_v, 0) / (c.weighted_n * c.weighted_n) AS variance
 FROM cells c
@@ -238,24 +252,34 @@ LEFT JOIN (SELECT {join_keys}, SUM(v) AS total_v FROM contributions GROUP BY ALL
 """
 
 
+
 def estimate_proportions(con: duckdb.DuckDBPyConnection, relation: str, *, weight: str,
                          strata: str | None, psu: str | None, fpc: str | None,
                          indicators: Sequence[IndicatorSpec], breakdowns: Sequence[Sequence[str]],
                          ci_method: str = "beta", confidence: float = 0.95,
-                         fpc2: str | None = None) -> pd.DataFrame:
+                         fpc2: str | None = None,
+                         raking_margins: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per indicator × breakdown cell with design-based precision and interval.
 
     ``relation`` is a table/view name or a parenthesised SELECT; ``weight``, ``strata``,
     ``psu``, ``fpc`` and the breakdown dimensions are column names of it. An empty breakdown
     ``[]`` is the overall row; dimensions a row is not broken down by hold ``_T``.
+    ``raking_margins`` names the columns the weights were raked on: the standard errors are then
+    those of R's ``rake()`` design (calibration-aware, :mod:`barometre_pipeline.stats.raking_variance`)
+    instead of treating the raked weights as fixed.
     """
     if not indicators:
         raise ValueError("no indicator to estimate")
     if not breakdowns:
         raise ValueError("no breakdown requested (use [[]] for the overall total)")
     dimensions = _dimensions(breakdowns)
+    raking = None
+    if raking_margins:
+        if psu is None:
+            raise ValueError("calibration-aware variance needs the PSU column (schools); got psu=None")
+        raking = RakingMargins.from_relation(con, relation, raking_margins)
     sql = _proportions_sql(relation, weight=weight, strata=strata, psu=psu, fpc=fpc,
-                           indicators=indicators, breakdowns=breakdowns, fpc2=fpc2)
+                           indicators=indicators, breakdowns=breakdowns, fpc2=fpc2, raking=raking)
     # Cells of a breakdown in which nobody belongs to the indicator's population (e.g. a
     # lycée-only indicator in a collège cell) have no estimate: they are not reported.
     cells = con.execute(sql).df()
