@@ -17,7 +17,9 @@ but still count in n_h. For each stratum
 and a stratum with a single PSU is centred on the grand mean (R lonely.psu = "adjust"), which
 is 0 for ratio scores. Degrees of freedom are those of the domain, as R ``degf()`` of the
 subset design that ``svyciprop`` uses: PSUs holding at least one member of the cell minus the
-strata holding those PSUs (a cell inside one school has df 0 and no interval). The numpy
+strata holding those PSUs (a cell inside one school has df 0 and no interval). With
+``raking_margins`` the scores are first replaced by their residuals on the raking margins (R's
+``rake()`` design, :mod:`barometre_pipeline.stats.raking_variance`), in the same statement. The numpy
 reference in :mod:`barometre_pipeline.stats.estimators` computes the same quantities
 row by row, and the tests hold the two (and R's published figures) together.
 """
