@@ -3,8 +3,11 @@ reports with their traceability lists atomically under ``<export dir>/report/``.
 
 from __future__ import annotations
 
+import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
@@ -83,7 +86,19 @@ def compile_pdf(model: ReportModel, source: str) -> bytes:
                     (root / f"{block.figure.anchor}.svg").write_text(block.figure.svg,
                                                                     encoding="utf-8")
         (root / "report.typ").write_text(source, encoding="utf-8")
-        return typst.compile(str(root / "report.typ"), root=str(root), ignore_system_fonts=True)
+        return typst.compile(str(root / "report.typ"), root=str(root), ignore_system_fonts=True,
+                             timestamp=document_timestamp())
+
+
+def document_timestamp(environ: Mapping[str, str] | None = None) -> int:
+    """The PDF's creation date, fixed so that one day's builds of the same tables are the same
+    bytes (typst would otherwise stamp the current second): SOURCE_DATE_EPOCH when set (the
+    reproducible-builds convention), else today at 00:00 UTC."""
+    env = os.environ if environ is None else environ
+    if env.get("SOURCE_DATE_EPOCH", "").strip().isdigit():
+        return int(env["SOURCE_DATE_EPOCH"])
+    today = datetime.now(UTC).date()
+    return int(datetime(today.year, today.month, today.day, tzinfo=UTC).timestamp())
 
 
 def _all_sections(sections):
