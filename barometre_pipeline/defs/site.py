@@ -4,9 +4,9 @@ It reads only the published Parquet exports (indicators, effects, comparisons, s
 CSV bundles and dictionary it links to, never the warehouse: what the site shows is exactly what
 was published. The logic lives in ``barometre_pipeline.publish.site``.
 
-The report PDFs found under ``<export dir>/report/`` when the site is built are shipped and linked
-too, but the site does not depend on the report asset: a failing report must not take the field
-actors' site down with it.
+The site ships and links the report PDFs, so it depends on the report asset: the graph says what
+the site reads. A failing report therefore leaves the previous site in place (exports are swapped
+atomically) until the report is fixed, rather than publishing a site that links stale reports.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import dagster as dg
 
 from barometre_pipeline.defs.code_versions import code_version
 from barometre_pipeline.defs.keys import CATALOGUE, CODEBOOK, EXPORT_INDICATORS, REFERENCE
+from barometre_pipeline.defs.report import REPORT_KEY
 from barometre_pipeline.defs.resources import BarometrePaths
 from barometre_pipeline.publish.site import write_site
 
@@ -26,6 +27,7 @@ SITE_INPUTS = [
     dg.AssetKey(["exports", "sources_parquet"]),
     dg.AssetKey(["exports", "csv_bundles"]),
     dg.AssetKey(["exports", "data_dictionary"]),
+    REPORT_KEY,
     CATALOGUE,
     CODEBOOK,
     REFERENCE,
