@@ -14,7 +14,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent
 
-# What each layer's assets execute, relative to the package (folders count every .py inside).
+# What each layer's assets execute, relative to the package (folders count every file inside:
+# modules, and the templates, scripts and styles the report and the site are made from).
 LAYER_CODE: dict[str, tuple[str, ...]] = {
     "observe": ("defs/observations.py", "sources/fingerprint.py"),
     "raw": ("defs/sources.py", "sources", "staging/pii.py", "vocabulary.py", "warehouse.py"),
@@ -35,7 +36,8 @@ def code_version(layer: str) -> str:
     digest = hashlib.sha256()
     for entry in LAYER_CODE[layer]:
         target = PACKAGE / entry
-        files = sorted(target.rglob("*.py")) if target.is_dir() else [target]
+        files = sorted(p for p in target.rglob("*") if p.is_file() and "__pycache__" not in
+                       p.parts) if target.is_dir() else [target]
         for path in files:
             if path.exists():
                 digest.update(str(path.relative_to(PACKAGE)).encode())
