@@ -122,3 +122,15 @@ def test_missing_export_is_named(tmp_path):
 
     with pytest.raises(ReportInputError, match=r"exports/indicators does not exist"):
         load_published_tables(tmp_path / "exports", PROJECT_ROOT / "data")
+
+
+def test_chart_svg_is_the_same_bytes_each_time_with_ids_prefixed_by_its_figure():
+    from barometre_pipeline.publish.report.charts import Point, interval_chart
+
+    points = [Point("Insultes", "2025", 0.2, 0.18, 0.22, "20,0 %"),
+              Point("Insultes", "2026", 0.25, 0.22, 0.28, "25,0 %")]
+    first = interval_chart(points, "pourcentage", id_prefix="fig-1-")
+    assert first == interval_chart(points, "pourcentage", id_prefix="fig-1-")
+    ids = re.findall(r'\bid="([^"]+)"', first)
+    assert all(i.startswith("fig-1-") for i in ids)
+    assert "Libertinus Serif" in first and "20,0 %" in first

@@ -312,7 +312,7 @@ class ReportBuilder:
         self.annex.append(annex)
         if points:
             svg = charts.interval_chart(points, x_title, log=log, reference=ref,
-                                        scale_percent=not log)
+                                        scale_percent=not log, id_prefix=f"fig-{number}-")
         else:
             svg = ""
         width_px, _ = charts.svg_size(svg) if svg else (0.0, 0.0)

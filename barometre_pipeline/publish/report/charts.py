@@ -38,7 +38,8 @@ class Point:
 
 
 def interval_chart(points: list[Point], x_title: str, *, log: bool = False,
-                   reference: float | None = None, scale_percent: bool = True) -> str:
+                   reference: float | None = None, scale_percent: bool = True,
+                   id_prefix: str = "chart-") -> str:
     """Dot-and-whisker chart, one row per label, one marker shape per series; returns SVG."""
     factor = 100.0 if scale_percent else 1.0
     frame = pd.DataFrame([{
@@ -86,7 +87,7 @@ def interval_chart(points: list[Point], x_title: str, *, log: bool = False,
     # French number format (decimal comma) on the axes; the labels are already French.
     svg = vl_convert.vegalite_to_svg(chart.to_dict(validate=False), format_locale="fr-FR")
     svg = svg.replace(f'font-family="{FONT}"', f'font-family="{SVG_FONT}"')
-    return _unique_ids(svg, prefix=None)
+    return _unique_ids(svg, id_prefix)
 
 
 def svg_size(svg: str) -> tuple[float, float]:
@@ -95,13 +96,9 @@ def svg_size(svg: str) -> tuple[float, float]:
     return (float(match.group(1)), float(match.group(2))) if match else (500.0, 300.0)
 
 
-_counter = {"n": 0}
-
-
-def _unique_ids(svg: str, prefix: str | None) -> str:
-    """Prefix every id (clip paths, gradients) so several SVGs can be inlined in one page."""
-    _counter["n"] += 1
-    prefix = prefix or f"c{_counter['n']}-"
+def _unique_ids(svg: str, prefix: str) -> str:
+    """Prefix every id (clip paths, gradients) so several SVGs can be inlined in one page; the
+    prefix is the figure's own anchor, so the same tables always give the same bytes."""
     ids = set(re.findall(r'\bid="([^"]+)"', svg))
     for name in sorted(ids, key=len, reverse=True):
         svg = svg.replace(f'id="{name}"', f'id="{prefix}{name}"')
