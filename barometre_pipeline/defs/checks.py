@@ -76,7 +76,9 @@ def build_source_checks(manifest: Manifest) -> list[dg.AssetChecksDefinition]:
             "error": (row[1] if row else "not materialised") or "",
             "update_status": (row[2] if row else "") or ""})
 
-    @dg.asset_check(asset=row_counts_key(manifest), name="rows_conserved", blocking=True,
+    # On the staged table (not its row-count sibling) so that, being blocking, it stops what reads
+    # the staged rows; it reads the counts and rejects its own step wrote.
+    @dg.asset_check(asset=staging_key(manifest), name="rows_conserved", blocking=True,
                     pool=WAREHOUSE_POOL,
                     description="input rows = staged rows + rejected rows, and most rows staged.")
     def rows_conserved(warehouse: DuckDBResource) -> dg.AssetCheckResult:
