@@ -113,7 +113,9 @@ def build_raw_asset(manifest: Manifest) -> dg.AssetsDefinition:
                      "(file, line, masked text, reason).", **common),
     ]
 
-    @dg.multi_asset(specs=specs, name=f"raw__{manifest.id}", pool=WAREHOUSE_POOL)
+    # Subsettable so that one table can be asked for (`dg launch --assets key:raw/<id>`); the step
+    # writes its four tables together anyway (one read of the files) and reports those selected.
+    @dg.multi_asset(specs=specs, name=f"raw__{manifest.id}", pool=WAREHOUSE_POOL, can_subset=True)
     def _raw(context: dg.AssetExecutionContext, warehouse: DuckDBResource, paths: BarometrePaths):
         from barometre_pipeline.sources.ingest import read_raw_source
 
@@ -143,22 +145,25 @@ def build_raw_asset(manifest: Manifest) -> dg.AssetsDefinition:
             replace_table(con, table_of(raw_status_key(manifest)), status)
         outcome = {"readable": raw.error is None, "error": raw.error or "",
                    "kept_previous_read": kept}
-        yield dg.MaterializeResult(asset_key=raw_key(manifest), metadata={
-            **outcome,
-            "files": dg.MetadataValue.md("\n".join(
-                f"- `{f.path}` sha256 `{f.sha256[:16]}…` {f.size_bytes} bytes, {f.encoding}, "
-                f"delimiter {f.delimiter!r}, decimal {f.decimal!r}, {f.input_rows} rows"
-                for f in raw.files) or "(none)"),
-            "input_rows": raw.input_rows,
-            "read_rows": len(raw.frame),
-            "unparseable_lines": len(raw.rejects),
-            "dagster/row_count": len(raw.frame),
-        })
-        yield dg.MaterializeResult(asset_key=raw_status_key(manifest), metadata=outcome)
-        yield dg.MaterializeResult(asset_key=raw_files_key(manifest),
-                                   metadata={"dagster/row_count": len(raw.files)})
-        yield dg.MaterializeResult(asset_key=read_rejects_key(manifest),
-                                   metadata={"dagster/row_count": len(raw.rejects)})
+        results = {
+            raw_key(manifest): {
+                **outcome,
+                "files": dg.MetadataValue.md("\n".join(
+                    f"- `{f.path}` sha256 `{f.sha256[:16]}…` {f.size_bytes} bytes, {f.encoding}, "
+                    f"delimiter {f.delimiter!r}, decimal {f.decimal!r}, {f.input_rows} rows"
+                    for f in raw.files) or "(none)"),
+                "input_rows": raw.input_rows,
+                "read_rows": len(raw.frame),
+                "unparseable_lines": len(raw.rejects),
+                "dagster/row_count": len(raw.frame),
+            },
+            raw_status_key(manifest): outcome,
+            raw_files_key(manifest): {"dagster/row_count": len(raw.files)},
+            read_rejects_key(manifest): {"dagster/row_count": len(raw.rejects)},
+        }
+        for key, metadata in results.items():
+            if key in context.selected_asset_keys:
+                yield dg.MaterializeResult(asset_key=key, metadata=metadata)
 
     return _raw
 
@@ -200,7 +205,8 @@ def build_staging_asset(manifest: Manifest) -> dg.AssetsDefinition:
                      **common),
     ]
 
-    @dg.multi_asset(specs=specs, name=f"staging__{manifest.id}", pool=WAREHOUSE_POOL)
+    @dg.multi_asset(specs=specs, name=f"staging__{manifest.id}", pool=WAREHOUSE_POOL,
+                    can_subset=True)
     def _staging(context: dg.AssetExecutionContext, warehouse: DuckDBResource,
                  paths: BarometrePaths):
         from barometre_pipeline.sources.aggregates import stage_aggregates
@@ -267,14 +273,18 @@ def build_staging_asset(manifest: Manifest) -> dg.AssetsDefinition:
             replace_table(con, table_of(rejects_key(manifest)), rejects)
             replace_table(con, table_of(row_counts_key(manifest)),
                           pd.DataFrame([{"source_id": manifest.id, **counts}]))
-        yield dg.MaterializeResult(asset_key=staging_key(manifest), metadata={
-            **counts,
-            "reject_reasons": dg.MetadataValue.json(_top_reasons(rejects)),
-            "dagster/row_count": staged_rows,
-        })
-        yield dg.MaterializeResult(asset_key=rejects_key(manifest),
-                                   metadata={"dagster/row_count": len(rejects)})
-        yield dg.MaterializeResult(asset_key=row_counts_key(manifest), metadata=counts)
+        results = {
+            staging_key(manifest): {
+                **counts,
+                "reject_reasons": dg.MetadataValue.json(_top_reasons(rejects)),
+                "dagster/row_count": staged_rows,
+            },
+            rejects_key(manifest): {"dagster/row_count": len(rejects)},
+            row_counts_key(manifest): counts,
+        }
+        for key, metadata in results.items():
+            if key in context.selected_asset_keys:
+                yield dg.MaterializeResult(asset_key=key, metadata=metadata)
 
     return _staging
 
