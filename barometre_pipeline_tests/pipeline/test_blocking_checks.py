@@ -91,6 +91,15 @@ def _exports(run: PipelineRun) -> set[str]:
     return {key for key in _materialized(run) if key.startswith("exports/")}
 
 
+FIGURELESS_EXPORTS = {"exports/data_dictionary", "exports/sources_parquet"}
+
+
+def _with_figures(files: dict[str, str]) -> dict[str, str]:
+    """Published files that carry figures (not the dictionary or the sources catalogue)."""
+    return {name: digest for name, digest in files.items()
+            if not name.removeprefix(".versions/").startswith(("sources", "data_dictionary"))}
+
+
 def test_the_good_run_publishes_and_passes_every_check(runs):
     assert runs.good.result.success
     assert _exports(runs.good) >= {"exports/indicators_parquet", "exports/csv_bundles",
@@ -131,8 +140,9 @@ def test_zeroed_weights_fail_the_row_conservation_check(runs):
 
 def test_a_failed_blocking_check_stops_every_export(runs):
     materialized = _materialized(runs.bad)
-    # The dictionary reads only the codebook and catalogue (no figure): it may still be published.
-    assert _exports(runs.bad) <= {"exports/data_dictionary"}
+    # What carries no figure may still be published: the dictionary (codebook and catalogue) and
+    # the sources catalogue, which is where the failure shows (rows rejected, read errors).
+    assert _exports(runs.bad) <= FIGURELESS_EXPORTS
     assert "exports/indicators_parquet" not in materialized
     assert "consolidated/indicators" not in materialized
     assert f"weighting/{SHIFTED}" not in materialized
@@ -143,7 +153,7 @@ def test_a_failed_blocking_check_stops_every_export(runs):
 
 def test_the_previous_exports_are_untouched(runs):
     assert runs.published, "the good run published nothing"
-    assert runs.after == runs.published
+    assert _with_figures(runs.after) == _with_figures(runs.published)
     table = pd.read_parquet(runs.good.export_dir / "indicators")
     pilot = table[(table["source_id"] == SHIFTED) & (table["indicator_code"] == "CV_ANY")
                   & (table["breakdown"] == "_T")]
