@@ -140,7 +140,7 @@ def summarise(events: Iterable) -> RunSummary:
             if key == "exports/indicators_parquet":
                 summary.cells_published = int(metadata.get("published_cells", 0))
                 summary.cells_withheld = int(metadata.get("withheld_cells", 0))
-            if key.split("/")[0] in {"exports", "restricted"} and "path" in metadata:
+            if key.split("/")[0] in {"exports", "restricted", "report"} and "path" in metadata:
                 summary.exports.append(str(metadata["path"]))
         elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
