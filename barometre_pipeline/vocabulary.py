@@ -53,10 +53,12 @@ TERRITORY_LABELS: Final[dict[str, dict[str, str]]] = {
     "US": {"fr": "États-Unis", "en": "United States"},
     "INT": {"fr": "International", "en": "International"},
 }
-# Short file-name slugs of the pilot territories (CSV bundles, site pages, reports).
+# Short file-name slugs of surveyed territories (exports, manifests, reports); FR is the national
+# rollout scenario of the generator.
 TERRITORY_SLUGS: Final[dict[str, str]] = {
     TERRITORY_ORLEANS_TOURS: "orleans_tours",
     TERRITORY_QUEBEC: "quebec",
+    "FR": "france",
 }
 
 # Départements of the académie d'Orléans-Tours (INSEE codes).

@@ -27,8 +27,8 @@ from barometre_pipeline.simulate.questionnaire import (
     region_label,
 )
 from barometre_pipeline.simulate.questionnaire_export import QUEBEC_HEADER_ROW, QUEBEC_SHEET
+from barometre_pipeline.vocabulary import TERRITORY_SLUGS
 
-TERRITORY_SLUGS = {"FR-OT": "orleans_tours", "CA-QC": "quebec", "FR": "france"}
 PUBLISHER = "Consortium STOP Cyberviolences (données SYNTHÉTIQUES)"
 LICENCE = "Licence Ouverte 2.0 (données synthétiques générées par le projet)"
 
