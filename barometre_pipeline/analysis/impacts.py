@@ -43,14 +43,16 @@ from barometre_pipeline.analysis.labels import (
     variable_label,
 )
 from barometre_pipeline.analysis.model_frame import (
+    ADJUSTMENT_COLUMNS,
     WAREHOUSE_DESIGN,
     DesignColumns,
     indicator,
+    model_columns,
+    proportion_difference,
     sex_and_grade,
     with_coded_design,
     with_indicators,
 )
-from barometre_pipeline.stats.comparisons import domain_proportion_difference
 from barometre_pipeline.stats.regression import ConvergenceError, fit_logistic
 
 IMPACT_OUTCOMES: tuple[str, ...] = ("who5_low", "feels_unsafe", "sleep_problems", "self_harm_ideation")
@@ -60,6 +62,8 @@ VICTIMS_ONLY_OUTCOMES = frozenset({"absence_because"})
 MIN_GROUP_N = 30
 SENSITIVE_MIN_GROUP_N = 100
 EXPOSURE_COLUMN = "_exposure"
+# What the models read from a respondents frame, besides the design.
+COLUMNS: tuple[str, ...] = ("cv_any", "bullied_in_person", *IMPACT_OUTCOMES, *ADJUSTMENT_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -103,21 +107,18 @@ def impact_effects(respondents: pd.DataFrame, source_id: str, territory: str, pe
     if unknown:
         raise ValueError(f"{sorted(unknown)} are asked to victims only: no non-victim comparison")
     rows: list[dict] = []
-    # Only the columns these models read: each outcome copies the frame, and a staged table has
-    # ~90 columns.
-    needed = ["cv_any", "bullied_in_person", *outcomes, "sex", "grade_group", "level",
-              design.weight, design.strata, design.psu, design.fpc]
     respondents = with_coded_design(
-        respondents[[c for c in dict.fromkeys(needed) if c is not None and c in respondents]],
-        design)
+        model_columns(respondents, ("cv_any", "bullied_in_person", *outcomes, *ADJUSTMENT_COLUMNS),
+                      design), design)
     for contrast in CONTRASTS:
         needed = {"cv_any"} | ({"bullied_in_person"} if "&" in contrast.code else set())
         if not needed <= set(respondents.columns):
             continue
+        groups = contrast.groups(respondents)  # the same for every outcome
         for outcome in outcomes:
             if outcome not in respondents:
                 continue
-            rows += _outcome_rows(respondents, contrast, outcome, design,
+            rows += _outcome_rows(respondents, contrast, groups, outcome, design,
                                   sensitive_min_group_n if outcome in SENSITIVE_OUTCOMES else min_group_n)
     for row in rows:
         row.update({"source_id": source_id, "source_family": "pilot", "territory": territory,
@@ -125,10 +126,10 @@ def impact_effects(respondents: pd.DataFrame, source_id: str, territory: str, pe
     return conform_effects(pd.DataFrame(rows))
 
 
-def _outcome_rows(respondents: pd.DataFrame, contrast: Contrast, outcome: str,
+def _outcome_rows(respondents: pd.DataFrame, contrast: Contrast, groups: pd.Series, outcome: str,
                   design: DesignColumns, min_group_n: int) -> list[dict]:
     frame = with_indicators(respondents, (outcome,))
-    frame[EXPOSURE_COLUMN] = contrast.groups(respondents)
+    frame[EXPOSURE_COLUMN] = groups
     observed = frame[outcome].notna()
     exposed_n = int((observed & (frame[EXPOSURE_COLUMN] == 1)).sum())
     reference_n = int((observed & (frame[EXPOSURE_COLUMN] == 0)).sum())
@@ -166,7 +167,7 @@ def _outcome_rows(respondents: pd.DataFrame, contrast: Contrast, outcome: str,
     survey = design.design(frame)
     exposed = (frame[EXPOSURE_COLUMN] == 1).to_numpy()
     reference = (frame[EXPOSURE_COLUMN] == 0).to_numpy()
-    difference = domain_proportion_difference(survey, frame[outcome].to_numpy(), exposed, reference)
+    difference = proportion_difference(survey, frame[outcome].to_numpy(), exposed, reference)
     difference_row.update(difference_columns(difference), adjusted_for=None)
     difference_row["interpretation_fr"] = (
         f"La part d'élèves concernés ({label.fr}) est {french_gap(float(difference.difference))} "

@@ -44,23 +44,28 @@ from barometre_pipeline.analysis.labels import (
     french_points,
 )
 from barometre_pipeline.analysis.model_frame import (
+    ADJUSTMENT_COLUMNS,
     WAREHOUSE_DESIGN,
     DesignColumns,
+    as_labels,
     indicator,
+    model_columns,
+    observed_levels,
+    proportion_difference,
     sex_and_grade,
     with_coded_design,
     with_indicators,
 )
-from barometre_pipeline.stats.comparisons import (
-    Difference,
-    difference_independent,
-    domain_proportion_difference,
-)
+from barometre_pipeline.stats.comparisons import Difference, difference_independent
 from barometre_pipeline.stats.regression import fit_logistic
 
 OUTCOME = "cv_any"
 SESSION = "prevention_session"
 SCHOOL = "school_id"
+TERRITORY = "territory"
+# What the models read from a respondents frame, besides the design.
+SESSION_COLUMNS: tuple[str, ...] = (OUTCOME, SESSION, TERRITORY, *ADJUSTMENT_COLUMNS)
+PROGRAMME_COLUMNS: tuple[str, ...] = (OUTCOME, SESSION, SCHOOL, "period", "source_id")
 PROGRAMME_SHARE_THRESHOLD = 0.5
 PROGRAMME_RULE = ("établissement « avec programme » : au moins la moitié de ses répondants de la "
                   "vague la plus récente déclarent une séance de prévention")
@@ -73,11 +78,12 @@ def prevention_session_effects(respondents: pd.DataFrame, source_id: str, territ
                                source_flags: Sequence[str] = ()) -> pd.DataFrame:
     """``PILOT_DIFF_CV_ANY_PREVENTION_SESSION`` (session − no session, raw) and
     ``PILOT_OR_CV_ANY_PREVENTION_SESSION`` (adjusted odds ratio) effect rows."""
-    frame = with_indicators(with_coded_design(respondents, design), (OUTCOME, SESSION))
+    frame = with_indicators(with_coded_design(model_columns(respondents, SESSION_COLUMNS, design),
+                                              design), (OUTCOME, SESSION))
     survey = design.design(frame)
     session = (frame[SESSION] == 1).to_numpy()
     no_session = (frame[SESSION] == 0).to_numpy()
-    difference = domain_proportion_difference(survey, frame[OUTCOME].to_numpy(), session, no_session)
+    difference = proportion_difference(survey, frame[OUTCOME].to_numpy(), session, no_session)
     n_compared = int((frame[OUTCOME].notna() & frame[SESSION].notna()).sum())
     common = {"source_id": source_id, "source_family": "pilot", "territory": territory,
               "period": period, "exposure": SESSION.upper(), "outcome": OUTCOME.upper(),
@@ -97,9 +103,9 @@ def prevention_session_effects(respondents: pd.DataFrame, source_id: str, territ
             "ajustement : une association, qui ne prouve pas un effet des séances."),
     }]
     model_frame, adjustment = sex_and_grade(frame, OUTCOME)
-    if "territory" in model_frame and model_frame["territory"].dropna().nunique() > 1:
-        model_frame["territory"] = model_frame["territory"].astype("string")
-        adjustment.add("territory", sorted(model_frame["territory"].dropna().unique())[0])
+    if TERRITORY in model_frame and model_frame[TERRITORY].dropna().nunique() > 1:
+        model_frame[TERRITORY] = as_labels(model_frame[TERRITORY])
+        adjustment.add(TERRITORY, sorted(model_frame[TERRITORY].dropna().unique())[0])
     fit = fit_logistic(model_frame, OUTCOME, [SESSION, *adjustment.predictors],
                        reference_levels=adjustment.reference_levels, **design.present(model_frame))
     values = odds_ratio_columns(fit.coefficients, SESSION, fit.df)
@@ -126,8 +132,21 @@ def programme_schools_by_rule(later: pd.DataFrame, school: str = SCHOOL,
     """School -> ran a programme, from the later wave: share of its respondents (who answered)
     reporting a prevention session ``>= threshold``. Schools with no answer are not classified."""
     session = indicator(later[SESSION])
-    share = session.groupby(later[school].astype(str)).mean().dropna()
-    return {str(k): bool(v >= threshold) for k, v in share.items()}
+    codes, names = _school_labels(later[school])
+    share = session.groupby(codes).mean().dropna()
+    return {names[k]: bool(v >= threshold) for k, v in share.items()}
+
+
+def _school_labels(schools: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Each respondent's school as a code into a list of school ids as text (``astype(str)``:
+    a missing id reads "nan"), without one Python string per respondent."""
+    if not isinstance(schools.dtype, pd.CategoricalDtype):
+        codes, uniques = pd.factorize(schools.astype(str))
+        return codes, [str(u) for u in uniques]
+    codes = schools.cat.codes.to_numpy().astype(np.int64)
+    names = [str(c) for c in np.asarray(schools.cat.categories).astype(str)]
+    codes[codes < 0] = len(names)
+    return codes, [*names, "nan"]
 
 
 def programme_difference_in_differences(
@@ -167,13 +186,14 @@ def programme_difference_in_differences(
     rows = []
     for wave, period, classify in ((earlier, periods[0], classify_earlier),
                                    (later, periods[1], classify_later)):
-        frame = with_indicators(with_coded_design(wave, design), (OUTCOME,))
-        programme = classify(frame[SCHOOL].astype(str))
+        frame = with_indicators(with_coded_design(model_columns(wave, PROGRAMME_COLUMNS, design),
+                                                  design), (OUTCOME,))
+        programme = classify(frame[SCHOOL])
         in_programme = (programme == 1).to_numpy()
         other = (programme == 0).to_numpy()
         survey = design.design(frame)
-        gap = domain_proportion_difference(survey, frame[OUTCOME].to_numpy(), in_programme, other,
-                                           confidence=confidence)
+        gap = proportion_difference(survey, frame[OUTCOME].to_numpy(), in_programme, other,
+                                    confidence=confidence)
         gaps.append(gap)
         arms.append((_weighted_mean(frame, in_programme, design.weight),
                      _weighted_mean(frame, other, design.weight)))
@@ -222,13 +242,17 @@ def programme_difference_in_differences(
 
 def _from_list(known: set[str]):
     def classify(schools: pd.Series) -> pd.Series:
-        return schools.isin(known).astype(float)
+        codes, names = _school_labels(schools)
+        per_school = np.array([float(name in known) for name in names])
+        return pd.Series(per_school[codes], index=schools.index)
     return classify
 
 
 def _from_mapping(mapping: dict[str, bool]):
     def classify(schools: pd.Series) -> pd.Series:
-        return schools.map(lambda s: float(mapping[s]) if s in mapping else np.nan)
+        codes, names = _school_labels(schools)
+        per_school = np.array([float(mapping[name]) if name in mapping else np.nan for name in names])
+        return pd.Series(per_school[codes], index=schools.index)
     return classify
 
 
@@ -240,7 +264,7 @@ def _weighted_mean(frame: pd.DataFrame, member: np.ndarray, weight: str) -> floa
 
 
 def _period(frame: pd.DataFrame) -> str:
-    periods = frame["period"].dropna().astype(str).unique()
+    periods = observed_levels(frame, "period")
     if len(periods) != 1:
         raise ValueError(f"a wave must hold exactly one period, got {sorted(periods)}")
     return str(periods[0])
@@ -248,7 +272,7 @@ def _period(frame: pd.DataFrame) -> str:
 
 def _source(frame: pd.DataFrame, default: str) -> str:
     if "source_id" in frame:
-        ids = frame["source_id"].dropna().astype(str).unique()
+        ids = observed_levels(frame, "source_id")
         if len(ids) == 1:
             return str(ids[0])
     return default

@@ -36,9 +36,12 @@ from barometre_pipeline.analysis.labels import (
     variable_label,
 )
 from barometre_pipeline.analysis.model_frame import (
+    ADJUSTMENT_COLUMNS,
     WAREHOUSE_DESIGN,
     DesignColumns,
+    as_labels,
     has_variation,
+    model_columns,
     sex_and_grade,
     with_coded_design,
     with_indicators,
@@ -51,6 +54,8 @@ RISK_FACTORS: tuple[str, ...] = ("smartphone_before_11", "social_media_before_13
 PRIORITY_EDUCATION = "priority_education"
 PRIORITY_EDUCATION_REFERENCE = "HORS"
 SCHOOL_SHARE_PREFIX = "school_share_"
+# What the model reads from a respondents frame, besides the design.
+COLUMNS: tuple[str, ...] = (OUTCOME, *RISK_FACTORS, PRIORITY_EDUCATION, *ADJUSTMENT_COLUMNS)
 COMPARABILITY_GROUP = "PILOT_AOR_RISK_FACTORS_CV_ANY"
 _DUMMY = re.compile(r"^(?P<variable>[^\[]+)\[(?P<level>.+)\]$")
 
@@ -68,7 +73,8 @@ def risk_factor_odds_ratios(respondents: pd.DataFrame, source_id: str, territory
     column) the school shares of the risk factors are adjusted for (``school_share_<factor>`` in
     ``adjusted_for``) and get no row of their own.
     """
-    frame = with_indicators(with_coded_design(respondents, design), (OUTCOME, *RISK_FACTORS))
+    frame = with_indicators(with_coded_design(model_columns(respondents, COLUMNS, design), design),
+                            (OUTCOME, *RISK_FACTORS))
     frame, adjustment = sex_and_grade(frame, OUTCOME)
     for factor in RISK_FACTORS:
         if has_variation(frame, factor):
@@ -76,7 +82,7 @@ def risk_factor_odds_ratios(respondents: pd.DataFrame, source_id: str, territory
         else:
             adjustment.flags.append(f"FACTEUR_ABSENT_{factor.upper()}")
     if has_variation(frame, PRIORITY_EDUCATION):
-        frame[PRIORITY_EDUCATION] = frame[PRIORITY_EDUCATION].astype("string")
+        frame[PRIORITY_EDUCATION] = as_labels(frame[PRIORITY_EDUCATION])
         levels = sorted(frame[PRIORITY_EDUCATION].dropna().unique())
         reference = PRIORITY_EDUCATION_REFERENCE if PRIORITY_EDUCATION_REFERENCE in levels else levels[0]
         adjustment.add(PRIORITY_EDUCATION, reference)

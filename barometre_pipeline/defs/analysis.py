@@ -89,17 +89,57 @@ def _pilot_effects(respondents: pd.DataFrame, manifest: Manifest) -> list[pd.Dat
     ]
 
 
-def _consecutive_waves(pilots: list[Manifest]) -> list[tuple[Manifest, Manifest]]:
-    """Pairs (earlier, later) of pilot waves of the same territory, in period order."""
+def _waves_by_territory(pilots: list[Manifest]) -> list[list[Manifest]]:
+    """Pilot waves grouped by territory, each group in period order."""
     by_territory: dict[str, list[Manifest]] = {}
     for manifest in pilots:
         territory = str(manifest.constants.get("territory") or manifest.provenance.territory)
         by_territory.setdefault(territory, []).append(manifest)
-    pairs = []
     for waves in by_territory.values():
         waves.sort(key=lambda m: str(m.constants.get("period") or m.provenance.period))
-        pairs += list(zip(waves, waves[1:], strict=False))
-    return pairs
+    return list(by_territory.values())
+
+
+def _consecutive_waves(pilots: list[Manifest]) -> list[tuple[Manifest, Manifest]]:
+    """Pairs (earlier, later) of pilot waves of the same territory, in period order."""
+    return [pair for waves in _waves_by_territory(pilots)
+            for pair in zip(waves, waves[1:], strict=False)]
+
+
+def _respondent_effects(con, pilots: list[Manifest]) -> list[pd.DataFrame]:
+    """Each pilot's effects, then the difference in differences of each pair of consecutive
+    waves, in that order.
+
+    Waves are read one at a time (only the columns the models use), territory by territory in
+    period order, and a wave is let go once the next wave of its territory has been compared
+    with it: at most two waves are held, whatever the number of pilots or respondents.
+    """
+    from barometre_pipeline.analysis import programme_difference_in_differences
+    from barometre_pipeline.analysis.respondents import load_respondents
+
+    by_pilot: dict[str, list[pd.DataFrame]] = {}
+    by_pair: dict[tuple[str, str], pd.DataFrame] = {}
+    for waves in _waves_by_territory(pilots):
+        earlier: tuple[Manifest, pd.DataFrame] | None = None
+        for manifest in waves:
+            # A pilot that could not be read (or staged nothing) has no respondents: the effects
+            # of the other pilots are computed all the same.
+            respondents = (load_respondents(con, weighted_relation(manifest))
+                           if staged_row_count(con, manifest) else pd.DataFrame())
+            if len(respondents):
+                by_pilot[manifest.id] = _pilot_effects(respondents, manifest)
+                if earlier is not None and len(earlier[1]):
+                    territory = str(manifest.constants.get("territory")
+                                    or manifest.provenance.territory)
+                    by_pair[(earlier[0].id, manifest.id)] = programme_difference_in_differences(
+                        earlier[1], respondents, manifest.id, territory,
+                        source_flags=tuple(manifest.provenance.quality_flags))
+            earlier = (manifest, respondents)
+            del respondents
+        del earlier
+    return [*(part for m in pilots for part in by_pilot.get(m.id, [])),
+            *(by_pair[(e.id, later.id)] for e, later in _consecutive_waves(pilots)
+              if (e.id, later.id) in by_pair)]
 
 
 def _pilots(manifests: list[Manifest]) -> list[Manifest]:
@@ -131,35 +171,18 @@ def build_effects_assets(manifests: list[Manifest]) -> list[dg.AssetsDefinition]
             conform_effects,
             link_counterparts,
             literature_effects,
-            programme_difference_in_differences,
             wave_differences,
         )
 
         version = code_version("analysis")
-        parts: list[pd.DataFrame] = []
         with warehouse.get_connection() as con:
-            # A pilot that could not be read (or staged nothing) has no respondents: the effects
-            # of the other pilots are computed all the same.
-            respondents = {
-                # In file order: a parallel join returns rows in any order, and the models'
-                # float sums (hence the published last digits) follow the row order.
-                m.id: con.execute(f"SELECT * FROM {weighted_relation(m)} "
-                                  "ORDER BY _source_file, _source_line").df()
-                if staged_row_count(con, m) else pd.DataFrame() for m in pilots
-            }
+            # Respondents in file order (load_respondents): a parallel join returns rows in any
+            # order, and the models' float sums (hence the published last digits) follow it.
+            parts = _respondent_effects(con, pilots)
             provenance = {m.id: source_provenance(con, m, context.run.run_id, version)
                           for m in used}
             indicators = read_table(con, table_of(CONSOLIDATED_INDICATORS))
             staged_literature = [read_table(con, table_of(staging_key(m))) for m in literature]
-        for manifest in pilots:
-            if len(respondents[manifest.id]):
-                parts += _pilot_effects(respondents[manifest.id], manifest)
-        for earlier, later in _consecutive_waves(pilots):
-            if len(respondents[earlier.id]) and len(respondents[later.id]):
-                territory = str(later.constants.get("territory") or later.provenance.territory)
-                parts.append(programme_difference_in_differences(
-                    respondents[earlier.id], respondents[later.id], later.id, territory,
-                    source_flags=tuple(later.provenance.quality_flags)))
         parts.append(wave_differences(indicators))
         parts += [literature_effects(staged) for staged in staged_literature if len(staged)]
         effects = link_counterparts(conform_effects(pd.concat(
