@@ -1,10 +1,11 @@
-"""Design-based proportions for many indicators × breakdown cells, aggregated in DuckDB.
+"""Design-based proportions for many indicators × breakdown cells, from one DuckDB scan.
 
 This is the function the pipeline calls to turn respondent-level microdata into published
-indicator cells. All heavy work is one SQL statement: a single scan of the relation sums,
-per (stratum, PSU, every dimension), the weighted numerator and denominator totals of every
-indicator at once; GROUPING SETS roll that small table up to the (stratum, PSU, cell) totals
-of each breakdown, and the design counts (PSUs per stratum, fpc) come from it too.
+indicator cells. DuckDB reads the relation once: a projection gives, per respondent, the weight,
+the design columns, the breakdown dimensions and, for every indicator, two booleans (in its
+domain; in it with the outcome). :mod:`barometre_pipeline.stats.domain_totals` sums those rows
+to the additive totals of every (stratum, PSU, cell) at once; the design counts (PSUs per
+stratum, fpc) come from them too.
 
 The variance is the Taylor linearisation of the ratio estimator p = Σ w·d·y / Σ w·d, with the
 domain d = (denominator true and numerator not NULL) inside the full design, as R
@@ -19,22 +20,42 @@ is 0 for ratio scores. Degrees of freedom are those of the domain, as R ``degf()
 subset design that ``svyciprop`` uses: PSUs holding at least one member of the cell minus the
 strata holding those PSUs (a cell inside one school has df 0 and no interval). With
 ``raking_margins`` the scores are first replaced by their residuals on the raking margins (R's
-``rake()`` design, :mod:`barometre_pipeline.stats.raking_variance`), in the same statement. The numpy
-reference in :mod:`barometre_pipeline.stats.estimators` computes the same quantities
-row by row, and the tests hold the two (and R's published figures) together.
+``rake()`` design, :mod:`barometre_pipeline.stats.raking_variance`). The numpy reference in
+:mod:`barometre_pipeline.stats.estimators` computes the same quantities row by row, and the tests
+hold the two (and R's published figures) together.
+
+Every sum runs in a fixed order on one thread (``np.bincount``, ``scipy.sparse`` products): with
+the relation read in a fixed order (DuckDB on one thread, as the pipeline runs it), two runs give
+the same bytes.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
+import scipy.sparse as sp
 
+from barometre_pipeline.stats.domain_totals import (
+    BreakdownCells,
+    Codes,
+    Respondents,
+    Units,
+    breakdown_cells,
+    finest_totals,
+    group_ids,
+)
 from barometre_pipeline.stats.intervals import proportion_interval
-from barometre_pipeline.stats.raking_variance import RakingMargins, calibrated_variance_sql
+from barometre_pipeline.stats.raking_variance import (
+    MarginCombinations,
+    calibrated_variance,
+    check_margin_columns,
+)
 
 TOTAL_CODE = "_T"
 OUTPUT_STATISTICS = ("estimate", "se", "ci_low", "ci_high", "ci_method", "df", "n_unweighted",
@@ -58,10 +79,6 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _dimensions(breakdowns: Sequence[Sequence[str]]) -> list[str]:
     """Every dimension used in any breakdown, in order of first appearance."""
     seen: list[str] = []
@@ -72,187 +89,140 @@ def _dimensions(breakdowns: Sequence[Sequence[str]]) -> list[str]:
     return seen
 
 
-def _proportions_sql(relation: str, *, weight: str, strata: str | None, psu: str | None,
-                     fpc: str | None, indicators: Sequence[IndicatorSpec],
-                     breakdowns: Sequence[Sequence[str]], fpc2: str | None = None,
-                     raking: RakingMargins | None = None) -> str:
-    dimensions = _dimensions(breakdowns)
-    dim_alias = {d: f"_dim{i}" for i, d in enumerate(dimensions)}
-    stratum_expr = _quote(strata) if strata else "0"
-    fpc_expr = f"CAST({_quote(fpc)} AS DOUBLE)" if fpc else "NULL::DOUBLE"
-    # Two stages (schools, then pupils in them) when both population sizes are declared.
-    two_stage = bool(psu and fpc and fpc2)
-    fpc2_expr = f"CAST({_quote(fpc2)} AS DOUBLE)" if two_stage else "NULL::DOUBLE"
-
-    prepared_columns = [
-        f"CAST({_quote(weight)} AS DOUBLE) AS _w",
-        f"{stratum_expr} AS _stratum",
-        f"{fpc_expr} AS _fpc",
-        f"{fpc2_expr} AS _fpc2",
-    ]
+def _respondents_sql(relation: str, *, weight: str, strata: str | None, psu: str | None,
+                     fpc: str | None, fpc2: str | None, dimensions: Sequence[str],
+                     margins: Sequence[str], indicators: Sequence[IndicatorSpec]) -> str:
+    """The one scan: per respondent, design columns, dimensions and indicator memberships."""
+    columns = [f"CAST({_quote(weight)} AS DOUBLE) AS _w"]
+    if strata:
+        columns.append(f"CAST({_quote(strata)} AS VARCHAR) AS _stratum")
     if psu:
-        prepared_columns.append(f"{_quote(psu)} AS _psu")
-    prepared_columns += [f"{_quote(d)} AS {dim_alias[d]}" for d in dimensions]
-    margin_keys = raking.category_columns() if raking else []
-    if raking:
-        prepared_columns += raking.category_expressions()
+        columns.append(f"CAST({_quote(psu)} AS VARCHAR) AS _psu")
+    if fpc:
+        columns.append(f"CAST({_quote(fpc)} AS DOUBLE) AS _fpc")
+    if fpc2:
+        columns.append(f"CAST({_quote(fpc2)} AS DOUBLE) AS _fpc2")
+    columns += [f"CAST({_quote(d)} AS VARCHAR) AS _dim{i}" for i, d in enumerate(dimensions)]
+    columns += [f"CAST({_quote(m)} AS VARCHAR) AS _margin{j}" for j, m in enumerate(margins)]
     for i, spec in enumerate(indicators):
-        prepared_columns.append(f"CAST(({spec.numerator}) AS BOOLEAN) AS _y{i}")
         # Missing outcome = outside the domain (not a smaller design).
-        prepared_columns.append(
-            f"(COALESCE(CAST(({spec.denominator}) AS BOOLEAN), FALSE) AND ({spec.numerator}) IS NOT NULL) AS _d{i}"
-        )
-    prepared = f"SELECT {', '.join(prepared_columns)} FROM {relation}"
+        member = (f"(COALESCE(CAST(({spec.denominator}) AS BOOLEAN), FALSE) "
+                  f"AND ({spec.numerator}) IS NOT NULL)")
+        columns.append(f"{member} AS _d{i}")
+        columns.append(f"({member} AND COALESCE(CAST(({spec.numerator}) AS BOOLEAN), FALSE)) AS _e{i}")
+    return f"SELECT {', '.join(columns)} FROM {relation}"
 
-    def cell_labels(alias_of) -> list[str]:
-        return [
-            f"CASE WHEN GROUPING({alias_of(d)}) = 1 THEN {_literal(TOTAL_CODE)} "
-            f"ELSE CAST({alias_of(d)} AS VARCHAR) END AS {dim_alias[d]}"
-            for d in dimensions
-        ]
 
-    unit_keys = ["_stratum", "_psu"] if psu else ["_stratum"]
-    grouping_sets = ", ".join(
-        "(" + ", ".join(unit_keys + [dim_alias[d] for d in breakdown]) + ")" for breakdown in breakdowns
-    )
-    # A respondent with a missing value of a breakdown dimension belongs to no cell of it.
-    having = " AND ".join(
-        [f"(GROUPING({dim_alias[d]}) = 1 OR {dim_alias[d]} IS NOT NULL)" for d in dimensions]
-    ) or "TRUE"
-    labels = cell_labels(lambda d: dim_alias[d])
-    dim_list = [dim_alias[d] for d in dimensions]
+def _read_respondents(con: duckdb.DuckDBPyConnection, sql: str, *, strata: str | None, psu: str | None,
+                      fpc: str | None, fpc2: str | None, n_dimensions: int, n_margins: int,
+                      n_indicators: int) -> Respondents:
+    with warnings.catch_warnings():
+        # con.sql() is refused while the caller holds an unfinished result on the connection;
+        # the DB-API path it suggests instead costs one copy (about 0.05 s for 470k rows).
+        warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
+        table = con.execute(sql).to_arrow_table()
+    size = table.num_rows
 
-    # The only scan of the relation: additive totals at the finest level (stratum, PSU, every
-    # dimension); the breakdown cells are rolled up from this much smaller table.
-    finest_sums = ["COUNT(*) AS _rows", "MAX(_fpc) AS _fpc", "MAX(_fpc2) AS _fpc2"]
-    if raking:
-        finest_sums += ["SUM(_w) AS _wt", "SUM(_w * _w) AS _ww"]
-    squares = not psu or two_stage
-    for i in range(len(indicators)):
-        finest_sums += [
-            f"SUM(_w) FILTER (WHERE _d{i} AND _y{i}) AS _a{i}",
-            f"SUM(_w) FILTER (WHERE _d{i}) AS _b{i}",
-            f"COUNT(*) FILTER (WHERE _d{i}) AS _n{i}",
-            f"COUNT(*) FILTER (WHERE _d{i} AND _y{i}) AS _e{i}",
-        ]
-        if squares:
-            # Each respondent is its own PSU (or its own second-stage unit): its totals are
-            # w·d·y and w·d, so their squares are sums of w² over respondents (y is 0/1).
-            finest_sums += [
-                f"SUM(_w * _w) FILTER (WHERE _d{i} AND _y{i}) AS _aa{i}",
-                f"SUM(_w * _w) FILTER (WHERE _d{i}) AS _bb{i}",
-            ]
-    finest = (
-        f"SELECT {', '.join(unit_keys + dim_list + margin_keys + finest_sums)} FROM prepared "
-        f"GROUP BY {', '.join(unit_keys + dim_list + margin_keys)}"
+    def floats(name: str) -> np.ndarray:
+        return table.column(name).to_numpy().astype(float, copy=True)
+
+    def flags(name: str) -> np.ndarray:
+        return table.column(name).to_numpy()
+
+    stratum = Codes.from_arrow(table.column("_stratum")) if strata else Codes(np.zeros(size, np.int64), ("0",))
+    members = np.column_stack([flags(f"_d{i}") for i in range(n_indicators)]).reshape(size, n_indicators)
+    events = np.column_stack([flags(f"_e{i}") for i in range(n_indicators)]).reshape(size, n_indicators)
+    weight = pc.fill_null(table.column("_w"), 0.0).to_numpy()
+    return Respondents(
+        weight=np.asarray(weight, dtype=float), stratum=stratum,
+        psu=Codes.from_arrow(table.column("_psu")) if psu else None,
+        fpc=floats("_fpc") if fpc else None, fpc2=floats("_fpc2") if fpc2 else None,
+        dimensions=tuple(Codes.from_arrow(table.column(f"_dim{i}")) for i in range(n_dimensions)),
+        margins=tuple(Codes.from_arrow(table.column(f"_margin{j}")) for j in range(n_margins)),
+        members=members, events=events,
     )
-    rolled = [
-        f"SUM({name}) AS {name}"
-        for i in range(len(indicators))
-        for name in ([f"_a{i}", f"_b{i}", f"_n{i}", f"_e{i}"] + ([f"_aa{i}", f"_bb{i}"] if squares else []))
-    ]
-    unit_cells = (
-        f"SELECT {', '.join(unit_keys + labels + rolled)} FROM finest "
-        f"GROUP BY GROUPING SETS ({grouping_sets}) HAVING {having}"
-    )
-    if psu:
-        second = (lambda i: f", 'aa': COALESCE(_aa{i}, 0), 'bb': COALESCE(_bb{i}, 0)") if two_stage \
-            else (lambda i: "")
-        structs = ", ".join(
-            f"{{'k': {i}, 'a': COALESCE(_a{i}, 0), 'b': COALESCE(_b{i}, 0), 'n': _n{i}, 'e': _e{i}{second(i)}}}"
-            for i in range(len(indicators))
-        )
-        # `psus`: PSUs holding at least one member of the cell's domain (R degf of the subset).
-        strata_cells = (
-            f"SELECT s.k AS _k, _stratum, {', '.join(dim_list + [''])}"
-            "SUM(s.a) AS sa, SUM(s.b) AS sb, SUM(s.a * s.a) AS saa, SUM(s.a * s.b) AS sab, "
-            "SUM(s.b * s.b) AS sbb, SUM(s.n) AS n, SUM(s.e) AS e, "
-            "COUNT(*) FILTER (WHERE s.n > 0) AS psus "
-            "FROM long_units GROUP BY ALL"
-        )
-        design = ("SELECT _stratum, COUNT(DISTINCT _psu) AS n_h, MAX(_fpc) AS fpc_h "
-                  "FROM finest GROUP BY _stratum")
+
+
+@dataclass(frozen=True)
+class CellTotals:
+    """Per (cell, indicator): the totals, counts and design degrees of freedom of the domain."""
+
+    numerator: np.ndarray
+    weighted_n: np.ndarray
+    n: np.ndarray
+    events: np.ndarray
+    n_psu: np.ndarray
+    df: np.ndarray
+
+
+def _cell_totals(cells: BreakdownCells, units: Units, with_psu: bool) -> CellTotals:
+    n_cells = cells.n_cells
+
+    def by_cell(values: np.ndarray) -> np.ndarray:
+        return np.stack([np.bincount(cells.cell, weights=values[:, i], minlength=n_cells)
+                         for i in range(values.shape[1])], axis=1).reshape(n_cells, values.shape[1])
+
+    holding = (cells.n > 0).astype(float)
+    # Each unit is a (cell, PSU): `psus` counts PSUs holding domain members (R degf of the
+    # subset); without PSUs every respondent is one, so the domain's PSUs are its members.
+    psus = by_cell(holding) if with_psu else by_cell(cells.n)
+    stratum_index, stratum_first = group_ids([(cells.cell, max(n_cells, 1)),
+                                              (cells.stratum, units.n_strata)], len(cells.cell))
+    per_stratum = np.stack([np.bincount(stratum_index, weights=holding[:, i], minlength=len(stratum_first))
+                            for i in range(holding.shape[1])], axis=1).reshape(len(stratum_first), -1)
+    strata_holding = np.stack([np.bincount(cells.cell[stratum_first], weights=per_stratum[:, i] > 0,
+                                           minlength=n_cells) for i in range(holding.shape[1])],
+                              axis=1).reshape(n_cells, -1)
+    return CellTotals(by_cell(cells.a), by_cell(cells.b), by_cell(cells.n), by_cell(cells.e),
+                      psus, psus - strata_holding)
+
+
+def _fixed_variance(cells: BreakdownCells, units: Units, p: np.ndarray, *, with_psu: bool,
+                    two_stage: bool) -> np.ndarray:
+    """Σ over strata (and PSUs, second stage) of the variance of each cell's weighted total."""
+    n_cells, n_ind = p.shape
+    p_unit = p[cells.cell]
+    if with_psu:
+        # Per (cell, stratum): sums over its PSUs of A, B and of their squares and product.
+        index, first = group_ids([(cells.cell, max(n_cells, 1)), (cells.stratum, units.n_strata)],
+                                 len(cells.cell))
+        to_stratum = _summing(index, len(first))
+        sa, sb = to_stratum @ cells.a, to_stratum @ cells.b
+        saa, sab, sbb = (to_stratum @ (cells.a * cells.a), to_stratum @ (cells.a * cells.b),
+                         to_stratum @ (cells.b * cells.b))
+        cell, stratum = cells.cell[first], cells.stratum[first]
     else:
-        structs = ", ".join(
-            f"{{'k': {i}, 'a': COALESCE(_a{i}, 0), 'b': COALESCE(_b{i}, 0), "
-            f"'aa': COALESCE(_aa{i}, 0), 'bb': COALESCE(_bb{i}, 0), 'n': _n{i}, 'e': _e{i}}}"
-            for i in range(len(indicators))
-        )
-        # Every respondent is its own PSU: the domain's PSUs are its respondents.
-        strata_cells = (
-            f"SELECT s.k AS _k, _stratum, {', '.join(dim_list + [''])}"
-            "s.a AS sa, s.b AS sb, s.aa AS saa, s.aa AS sab, s.bb AS sbb, s.n AS n, s.e AS e, "
-            "COALESCE(s.n, 0) AS psus FROM long_units"
-        )
-        design = "SELECT _stratum, SUM(_rows) AS n_h, MAX(_fpc) AS fpc_h FROM finest GROUP BY _stratum"
-    unit_columns = ["_stratum", "_psu"] if (two_stage or raking) else ["_stratum"]
-    long_units = f"SELECT {', '.join(unit_columns + dim_list + ['UNNEST([' + structs + ']) AS s'])} FROM unit_cells"
-
-    cell_keys = ["_k"] + dim_list
-    join_keys = ", ".join(cell_keys)
-    second_stage = ""
+        # Every respondent is its own PSU: its totals are w·d·y and w·d, so their squares are
+        # sums of w² over respondents (y is 0/1); the units already are (cell, stratum).
+        sa, sb, saa, sab, sbb = cells.a, cells.b, cells.aa, cells.aa, cells.bb
+        cell, stratum = cells.cell, cells.stratum
+    pc = p[cell]
+    n_h, f_h = units.n_h[stratum][:, None], units.f_h[stratum][:, None]
+    squares = saa - 2 * pc * sab + pc * pc * sbb
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = (1 - f_h) * np.where(n_h > 1, n_h / (n_h - 1.0) * (squares - (sa - pc * sb) ** 2 / n_h), squares)
+    total = _summing(cell, n_cells) @ v
     if two_stage:
-        # R svyrecvar, two stages: within each school, pupils are a simple random sample of its
-        # N2 pupils; that variance, weighted by the first-stage sampling fraction f1 = n_h / N1,
-        # adds to the first stage's (1 - f1) term. Scores of non-members are zero; m_i counts
-        # every sampled pupil of the school (the full design's, as R keeps it in a subset).
-        second_stage = f"""
-    UNION ALL
-    SELECT {', '.join('c.' + k for k in cell_keys)},
-           d.f_h * CASE WHEN u.m_i > 1 THEN
-               (1 - CASE WHEN u.n2_i <= 1 THEN u.n2_i ELSE u.m_i / u.n2_i END) * u.m_i / (u.m_i - 1.0)
-               * ((u.aa - 2 * c.p * u.aa + c.p * c.p * u.bb) - (u.a - c.p * u.b) ^ 2 / u.m_i)
-           ELSE 0 END AS v
-    FROM (
-        SELECT l._stratum, l._psu, {', '.join('l.' + d for d in dim_list + [''])}s.k AS _k,
-               s.a AS a, s.b AS b, s.aa AS aa, s.bb AS bb, pd.m_i, pd.n2_i
-        FROM long_units l
-        JOIN (SELECT _stratum, _psu, SUM(_rows) AS m_i, MAX(_fpc2) AS n2_i FROM finest GROUP BY ALL) pd
-          USING (_stratum, _psu)
-    ) u JOIN cells c USING ({join_keys}) JOIN design_f d USING (_stratum)"""
-    fixed_contributions = f"""
-    SELECT {', '.join('c.' + k for k in cell_keys)},
-           (1 - d.f_h) * CASE
-               WHEN d.n_h > 1 THEN d.n_h / (d.n_h - 1.0)
-                   * ((s.saa - 2 * c.p * s.sab + c.p * c.p * s.sbb) - (s.sa - c.p * s.sb) ^ 2 / d.n_h)
-               ELSE (s.saa - 2 * c.p * s.sab + c.p * c.p * s.sbb)
-           END AS v
-    FROM strata_cells s JOIN cells c USING ({join_keys}) JOIN design_f d USING (_stratum)
-    {second_stage}"""
-    if raking:
-        calibrated_ctes, contributions = calibrated_variance_sql(
-            raking, n_indicators=len(indicators), breakdowns=breakdowns, dim_alias=dim_alias,
-            labels=labels, having=having, two_stage=two_stage)
-    else:
-        calibrated_ctes, contributions = "", fixed_contributions
-    return f"""
-WITH prepared AS ({prepared}),
-finest AS ({finest}),
-unit_cells AS ({unit_cells}),
-long_units AS ({long_units}),
-strata_cells AS ({strata_cells}),
-design AS ({design}),
-fpc_kind AS (SELECT COALESCE(MAX(fpc_h) <= 1, FALSE) AS is_fraction FROM design),
-design_f AS (
-    SELECT _stratum, n_h,
-           CASE WHEN fpc_h IS NULL THEN 0.0
-                WHEN (SELECT is_fraction FROM fpc_kind) THEN fpc_h
-                ELSE n_h / fpc_h END AS f_h
-    FROM design
-),
-cells AS (
-    SELECT {join_keys}, SUM(sa) AS numerator_total, SUM(sb) AS weighted_n, SUM(n) AS n_unweighted,
-           SUM(e) AS n_events, SUM(sa) / NULLIF(SUM(sb), 0) AS p, SUM(psus) AS n_psu,
-           SUM(psus) - COUNT(*) FILTER (WHERE psus > 0) AS df
-    FROM strata_cells GROUP BY ALL
-),{calibrated_ctes}
-contributions AS ({contributions}
-)
-SELECT c.*, COALESCE(v.total_v, 0) / (c.weighted_n * c.weighted_n) AS variance
-FROM cells c
-LEFT JOIN (SELECT {join_keys}, SUM(v) AS total_v FROM contributions GROUP BY ALL) v USING ({join_keys})
-"""
+        m = units.m[cells.unit][:, None]
+        within = (cells.aa - 2 * p_unit * cells.aa + p_unit * p_unit * cells.bb) - (cells.a - p_unit * cells.b) ** 2 / m
+        total = total + _summing(cells.cell, n_cells) @ (units.second_stage[cells.unit][:, None] * within)
+    return total.reshape(n_cells, n_ind)
 
+
+def _summing(index: np.ndarray, size: int) -> sp.csr_array:
+    """Sparse (size × len(index)) matrix summing rows into their group, in row order."""
+    return sp.csr_array((np.ones(len(index)), (index, np.arange(len(index)))), shape=(size, len(index)))
+
+
+def _unique_breakdowns(breakdowns: Sequence[Sequence[str]]) -> list[list[str]]:
+    """Each breakdown once (the same dimensions in another order are the same cells)."""
+    seen, unique = set(), []
+    for breakdown in breakdowns:
+        key = frozenset(breakdown)
+        if key not in seen:
+            seen.add(key)
+            unique.append(list(breakdown))
+    return unique
 
 
 def estimate_proportions(con: duckdb.DuckDBPyConnection, relation: str, *, weight: str,
@@ -275,18 +245,58 @@ def estimate_proportions(con: duckdb.DuckDBPyConnection, relation: str, *, weigh
     if not breakdowns:
         raise ValueError("no breakdown requested (use [[]] for the overall total)")
     dimensions = _dimensions(breakdowns)
-    raking = None
+    margins: list[str] = []
     if raking_margins:
         if psu is None:
             raise ValueError("calibration-aware variance needs the PSU column (schools); got psu=None")
-        raking = RakingMargins.from_relation(con, relation, raking_margins)
-    sql = _proportions_sql(relation, weight=weight, strata=strata, psu=psu, fpc=fpc,
-                           indicators=indicators, breakdowns=breakdowns, fpc2=fpc2, raking=raking)
+        columns = [row[0] for row in con.execute(f"DESCRIBE {relation}").fetchall()]
+        margins = check_margin_columns(columns, raking_margins, relation)
+    # Two stages (schools, then pupils in them) when both population sizes are declared.
+    two_stage = bool(psu and fpc and fpc2)
+    sql = _respondents_sql(relation, weight=weight, strata=strata, psu=psu, fpc=fpc,
+                           fpc2=fpc2 if two_stage else None, dimensions=dimensions, margins=margins,
+                           indicators=indicators)
+    sample = _read_respondents(con, sql, strata=strata, psu=psu, fpc=fpc, fpc2=fpc2 if two_stage else None,
+                               n_dimensions=len(dimensions), n_margins=len(margins),
+                               n_indicators=len(indicators))
+    combinations = MarginCombinations.from_codes(margins, sample.margins) if margins else None
+    finest, units = finest_totals(sample, None if combinations is None else combinations.of_row)
+    dimension_labels = [d.labels for d in sample.dimensions]
+
+    parts = []
+    for breakdown in _unique_breakdowns(breakdowns):
+        cells = breakdown_cells(finest, [dimensions.index(d) for d in breakdown], dimension_labels)
+        if not cells.n_cells:
+            continue
+        totals = _cell_totals(cells, units, psu is not None)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = np.where(totals.weighted_n != 0, totals.numerator / totals.weighted_n, np.nan)
+        if combinations is not None:
+            total_v = calibrated_variance(combinations, finest, cells, units, p, two_stage=two_stage)
+        else:
+            total_v = _fixed_variance(cells, units, p, with_psu=psu is not None, two_stage=two_stage)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            variance = total_v / (totals.weighted_n * totals.weighted_n)
+        n_cells, n_ind = p.shape
+        part = {"_k": np.repeat(np.arange(n_ind)[None, :], n_cells, axis=0).ravel(order="F")}
+        labels = {d: [row[j] for row in cells.labels] for j, d in enumerate(breakdown)}
+        for dimension in dimensions:
+            column = labels.get(dimension, [TOTAL_CODE] * n_cells)
+            part[dimension] = np.tile(np.asarray(column, dtype=object), n_ind)
+        for name, values in (("p", p), ("variance", variance), ("weighted_n", totals.weighted_n),
+                             ("n_unweighted", totals.n), ("n_events", totals.events),
+                             ("n_psu", totals.n_psu), ("df", totals.df)):
+            part[name] = values.ravel(order="F")
+        parts.append(pd.DataFrame(part))
     # Cells of a breakdown in which nobody belongs to the indicator's population (e.g. a
     # lycée-only indicator in a collège cell) have no estimate: they are not reported.
-    cells = con.execute(sql).df()
-    cells = cells[cells["n_unweighted"] > 0].reset_index(drop=True)
+    cells_table = pd.concat(parts, ignore_index=True)
+    cells_table = cells_table[cells_table["n_unweighted"] > 0].reset_index(drop=True)
+    return _published_statistics(cells_table, indicators, dimensions, ci_method, confidence)
 
+
+def _published_statistics(cells: pd.DataFrame, indicators: Sequence[IndicatorSpec], dimensions: list[str],
+                          ci_method: str, confidence: float) -> pd.DataFrame:
     codes = np.array([spec.code for spec in indicators], dtype=object)
     p = cells["p"].to_numpy(dtype=float)
     variance = np.clip(cells["variance"].to_numpy(dtype=float), 0.0, None)
@@ -306,8 +316,8 @@ def estimate_proportions(con: duckdb.DuckDBPyConnection, relation: str, *, weigh
     low, high = np.where(no_df, np.nan, low), np.where(no_df, np.nan, high)
 
     result = pd.DataFrame({"indicator_code": codes[cells["_k"].to_numpy(dtype=int)]})
-    for i, dimension in enumerate(dimensions):
-        result[dimension] = cells[f"_dim{i}"].astype(str).to_numpy()
+    for dimension in dimensions:
+        result[dimension] = cells[dimension].astype(str).to_numpy()
     result["estimate"] = p
     result["se"] = se
     result["ci_low"] = low
