@@ -35,10 +35,27 @@ def _codes(values: np.ndarray | None, n: int) -> tuple[np.ndarray, int]:
     if values.shape[0] != n:
         raise ValueError(f"design array has {values.shape[0]} rows, scores have {n}")
     if values.dtype.kind in "iub":
-        uniques, codes = np.unique(values, return_inverse=True)
+        return _integer_codes(values)
     else:
         # Object arrays with mixed/None labels cannot be sorted: go through strings.
         uniques, codes = np.unique(values.astype(str), return_inverse=True)
+    return codes.astype(np.int64, copy=False), len(uniques)
+
+
+def _integer_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """``np.unique(values, return_inverse=True)`` for integer labels: each label's rank among the
+    distinct labels, and their number. Labels spanning a range not much wider than the array
+    (coded strata and PSUs) are ranked by counting, in one pass instead of a sort: the same
+    codes, at a fraction of the cost (an analysis computes dozens of variances per wave)."""
+    if values.size:
+        low, high = int(values.min()), int(values.max())
+        if high - low <= 4 * values.size + 1024 and high < 2**63:
+            offsets = values.astype(np.int64) - low
+            present = np.zeros(high - low + 1, dtype=bool)
+            present[offsets] = True
+            rank = np.cumsum(present) - 1
+            return rank[offsets], int(rank[-1]) + 1
+    uniques, codes = np.unique(values, return_inverse=True)
     return codes.astype(np.int64, copy=False), len(uniques)
 
 
@@ -52,8 +69,8 @@ def psu_keys(strata: np.ndarray | None, psu: np.ndarray | None, n: int) -> tuple
         return stratum_code, np.arange(n, dtype=np.int64), n_strata, n
     psu_code, n_psu_labels = _codes(psu, n)
     nested = stratum_code * n_psu_labels + psu_code
-    uniques, psu_code = np.unique(nested, return_inverse=True)
-    return stratum_code, psu_code.astype(np.int64, copy=False), n_strata, len(uniques)
+    psu_code, n_psu = _integer_codes(nested)
+    return stratum_code, psu_code, n_strata, n_psu
 
 
 def _sampling_fraction(fpc: np.ndarray | None, psu_stratum: np.ndarray, psu_first_row: np.ndarray,
