@@ -7,7 +7,8 @@ For each size: generates the national scenario (every collège and lycée GT of 
 exactly n respondents over two waves; NOT timed) into ``<work>/n<size>/data`` beside a copy of the
 shipped public and scientific sources, then runs the ``nightly_refresh`` job (every asset and
 check, in process, as ``barometre materialize`` does) in a child process and prints respondents,
-wall time, the child's CPU time and peak RSS, and the time per stage, from Dagster's own step events:
+wall time, the child's CPU time and peak RSS, and the time and peak RSS per stage (from Dagster's
+own step events and the child's RSS sampled every 0.2 s):
 
     read      raw/<source>            readers (CSV, XLSX), file hashes
     stage     staging/<source>        codebook mapping, pseudonyms, rejects, derived variables
@@ -32,6 +33,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -85,8 +87,45 @@ def prepare_data(target: Path, n: int, frames: Path, seed: int) -> Path:
     return target
 
 
+class RssSampler:
+    """Samples this process's resident set size (``/proc/self/status``) in a thread, so that the
+    peak memory can be charged to the step that was running (the kernel's ``ru_maxrss`` only gives
+    the whole run's peak)."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        self.samples: list[tuple[float, int]] = []  # (epoch seconds, bytes)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def current_bytes() -> int:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.time(), self.current_bytes()))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak_between(self, start: float, end: float) -> int:
+        inside = [rss for t, rss in self.samples if start <= t <= end]
+        return max(inside, default=0)
+
+
 def run_pipeline_child(data_dir: Path, report: Path) -> None:
-    """In the child process: run the job and write per-step timings as JSON."""
+    """In the child process: run the job and write per-step timings and peak RSS as JSON."""
     started = time.perf_counter()
     import dagster as dg
 
@@ -94,7 +133,7 @@ def run_pipeline_child(data_dir: Path, report: Path) -> None:
 
     job = build_definitions().resolve_job_def("nightly_refresh")
     loaded = time.perf_counter()
-    with dg.DagsterInstance.ephemeral() as instance:
+    with dg.DagsterInstance.ephemeral() as instance, RssSampler() as sampler:
         result = job.execute_in_process(instance=instance, raise_on_error=False)
         records = instance.all_logs(result.run_id)
     finished = time.perf_counter()
@@ -109,8 +148,10 @@ def run_pipeline_child(data_dir: Path, report: Path) -> None:
         if kind == "STEP_START":
             starts[event.step_key] = record.timestamp
         elif kind in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in starts:
-            steps[event.step_key] = {"seconds": record.timestamp - starts[event.step_key],
-                                     "ok": kind == "STEP_SUCCESS"}
+            steps[event.step_key] = {
+                "seconds": record.timestamp - starts[event.step_key],
+                "ok": kind == "STEP_SUCCESS",
+                "peak_bytes": sampler.peak_between(starts[event.step_key], record.timestamp)}
         elif kind == "ASSET_CHECK_EVALUATION":
             checks.add(event.step_key)
     report.write_text(json.dumps({
@@ -148,8 +189,11 @@ def measure(data_dir: Path, work: Path) -> dict[str, object]:
         raise SystemExit(f"pipeline run failed (status {status}); see {work / 'run.log'}")
     steps = json.loads(report.read_text())
     by_stage: dict[str, float] = defaultdict(float)
+    peak_by_stage: dict[str, float] = defaultdict(float)
     for key, step in steps["steps"].items():
-        by_stage[stage_of(key, bool(step["check"]))] += float(step["seconds"])
+        stage = stage_of(key, bool(step["check"]))
+        by_stage[stage] += float(step["seconds"])
+        peak_by_stage[stage] = max(peak_by_stage[stage], float(step.get("peak_bytes", 0)) / 1024**3)
     return {
         "wall": wall,
         "peak_gib": usage.ru_maxrss / 1024**2,  # Linux: KiB
@@ -157,6 +201,7 @@ def measure(data_dir: Path, work: Path) -> dict[str, object]:
         "cpu": usage.ru_utime + usage.ru_stime,
         "success": steps["success"],
         "stages": {stage: by_stage.get(stage, 0.0) for stage in STAGES},
+        "stage_peak_gib": {stage: peak_by_stage.get(stage, 0.0) for stage in STAGES},
         "overhead": wall - sum(by_stage.values()),
         "load": steps["load_seconds"],
         "slowest": sorted(((float(s["seconds"]), k) for k, s in steps["steps"].items()),
@@ -178,7 +223,8 @@ def _print(n: int, respondents: int, figures: dict[str, object]) -> None:
           f"{figures['peak_gib']:.2f} GiB   run "
           f"{'succeeded' if figures['success'] else 'FAILED'}")
     for stage, seconds in figures["stages"].items():
-        print(f"  {stage:<9} {seconds:7.1f} s  {100 * seconds / wall:5.1f} %")
+        print(f"  {stage:<9} {seconds:7.1f} s  {100 * seconds / wall:5.1f} %   peak RSS "
+              f"{figures['stage_peak_gib'][stage]:.2f} GiB")
     print(f"  {'Dagster overhead':<9} {figures['overhead']:7.1f} s  "
           f"{100 * float(figures['overhead']) / wall:5.1f} %  "
           f"(of which imports + loading definitions {figures['load']:.1f} s)")

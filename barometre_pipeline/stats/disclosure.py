@@ -250,50 +250,52 @@ class LinkedSystem:
             return {}
         return {unknown: 1.0}
 
-    def recoverable(self, published: np.ndarray) -> np.ndarray:
+    def recoverable(self, published: np.ndarray,
+                    targets: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
         """Boolean per row: withheld, and both its count and its population are determined.
 
         Published counts are substituted by p times their population, so the system's unknowns
         are only the withheld counts, the unknown cell sizes and the linked cells no table holds.
+        ``targets`` (row positions) limits the answer to those rows: only the independent blocks
+        of the system holding their unknowns are solved (complementary suppression asks about
+        one cell at a time); other rows read False.
         """
         published = np.asarray(published, dtype=bool)
         result = np.zeros(self.size, dtype=bool)
         if published.all():
             return result
-        expanded = {}
+        expanded: dict[int, dict[int, float]] = {}
+
+        def expand(unknown: int) -> dict[int, float]:
+            if unknown not in expanded:
+                expanded[unknown] = self._expand(unknown, published)
+            return expanded[unknown]
+
         rows = []
         for equation in self.structural:
             row: dict[int, float] = {}
             for unknown, coefficient in equation.items():
-                if unknown not in expanded:
-                    expanded[unknown] = self._expand(unknown, published)
-                for free, inner in expanded[unknown].items():
+                for free, inner in expand(unknown).items():
                     row[free] = row.get(free, 0.0) + coefficient * inner
             row = {k: v for k, v in row.items() if abs(v) > 1e-14}
             if row:
                 rows.append(row)
-        columns = sorted({k for row in rows for k in row})
-        column_of = {c: k for k, c in enumerate(columns)}
+        asked = np.flatnonzero(~published) if targets is None else \
+            np.array([t for t in np.asarray(targets, dtype=int).ravel() if not published[t]], dtype=int)
+        if len(asked) == 0:
+            return result
+        # The unknowns each asked row's answer depends on: its count and its population's terms.
+        needed = {int(i): [int(i), *(free for u in self.population[i] for free in expand(u))]
+                  for i in asked}
         determined = self.known_sizes.copy()
         # Unknowns in no equation stay free; published rows are known by construction.
         if rows:
-            matrix = np.zeros((len(rows), len(columns)))
-            for r, row in enumerate(rows):
-                for unknown, coefficient in row.items():
-                    matrix[r, column_of[unknown]] = coefficient
-            for block, cols in _components(matrix):
-                if block.shape[0] == 0:
-                    continue
+            wanted = None if targets is None else {u for terms in needed.values() for u in terms}
+            for block, unknowns in _blocks(rows, wanted):
                 norms = np.linalg.norm(kernel_basis(block), axis=1)
-                for local in np.flatnonzero(norms <= 1e-8):
-                    determined[columns[cols[local]]] = True
-
-        def is_determined(unknown: int) -> bool:
-            terms = self._expand(unknown, published)
-            return all(determined[u] for u in terms)
-
-        for i in np.flatnonzero(~published):
-            result[i] = bool(determined[i]) and all(is_determined(u) for u in self.population[i])
+                determined[unknowns[norms <= 1e-8]] = True
+        for i, terms in needed.items():
+            result[i] = bool(all(determined[u] for u in terms))
         return result
 
     def direct_neighbours(self, row: int, published: np.ndarray) -> list[int]:
@@ -354,33 +356,47 @@ def kernel_basis(matrix: np.ndarray) -> np.ndarray:
     return vt[rank:].T
 
 
-def _components(matrix: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Split a sparse-ish system into independent blocks (rows sharing no unknown)."""
-    n_cols = matrix.shape[1]
-    parent = list(range(n_cols))
+def _blocks(rows: Sequence[Mapping[int, float]],
+            wanted: set[int] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Independent blocks of a sparse system (equations sharing no unknown), densely.
 
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
+    ``rows`` are equations as ``{unknown: coefficient}``. Returns ``(block, unknowns)`` pairs,
+    the block's equations in their order and its unknowns ascending (so a block is the same
+    matrix whichever way it is found); with ``wanted``, only the blocks holding one of those
+    unknowns. Equations touching no wanted unknown are never densified: complementary
+    suppression asks this thousands of times of systems with thousands of unknowns.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
-    nonzero = [np.flatnonzero(np.abs(r) > 0) for r in matrix]
-    for cols in nonzero:
-        for c in cols[1:]:
-            a, b = find(int(cols[0])), find(int(c))
-            if a != b:
-                parent[a] = b
-    groups: dict[int, list[int]] = {}
-    for c in range(n_cols):
-        groups.setdefault(find(c), []).append(c)
-    row_group = {}
-    for r, cols in enumerate(nonzero):
-        row_group.setdefault(find(int(cols[0])), []).append(r)
+    unknowns = np.array(sorted({u for row in rows for u in row}), dtype=np.int64)
+    column_of = {int(u): k for k, u in enumerate(unknowns)}
+    first = np.array([column_of[next(iter(row))] for row in rows], dtype=np.int64)
+    edge_from, edge_to = [], []
+    for f, row in zip(first, rows, strict=True):
+        for u in row:
+            edge_from.append(f)
+            edge_to.append(column_of[u])
+    graph = coo_matrix((np.ones(len(edge_from)), (edge_from, edge_to)),
+                       shape=(len(unknowns), len(unknowns)))
+    _, label = connected_components(graph, directed=False)
+    if wanted is None:
+        labels = np.unique(label)
+    else:
+        labels = np.unique([label[column_of[u]] for u in wanted if u in column_of])
+    rows_of: dict[int, list[int]] = {}
+    for r, f in enumerate(first):
+        rows_of.setdefault(int(label[f]), []).append(r)
     blocks = []
-    for root, cols in groups.items():
-        rows = row_group.get(root, [])
-        cols_array = np.array(cols)
-        block = matrix[np.ix_(rows, cols_array)] if rows else np.zeros((0, len(cols)))
-        blocks.append((block, cols_array))
+    for component in labels:
+        members = rows_of.get(int(component))
+        if not members:
+            continue
+        cols = np.flatnonzero(label == component)
+        local = {int(c): k for k, c in enumerate(cols)}
+        block = np.zeros((len(members), len(cols)))
+        for r_local, r in enumerate(members):
+            for u, coefficient in rows[r].items():
+                block[r_local, local[column_of[u]]] = coefficient
+        blocks.append((block, unknowns[cols]))
     return blocks

@@ -307,7 +307,8 @@ def protect_confidential_cells(system: LinkedSystem, published: np.ndarray, conf
 def _protect(system: LinkedSystem, published: np.ndarray, confidential: np.ndarray,
              costs: Sequence[tuple[int, float]], max_trials: int, added: dict[int, int]) -> dict[int, int]:
     for _ in range(4 * system.size + 1):
-        leaking = np.flatnonzero(system.recoverable(published) & confidential)
+        leaking = np.flatnonzero(system.recoverable(published, targets=np.flatnonzero(confidential))
+                                 & confidential)
         if len(leaking) == 0:
             return added
         target = int(leaking[0])
@@ -321,7 +322,7 @@ def _protect(system: LinkedSystem, published: np.ndarray, confidential: np.ndarr
             for candidate in [i for i in candidates if costs[i][0] == tier][:max_trials]:
                 trial = published.copy()
                 trial[candidate] = False
-                if not system.recoverable(trial)[target]:
+                if not system.recoverable(trial, targets=[target])[target]:
                     chosen = candidate
                     break
             if chosen is not None:

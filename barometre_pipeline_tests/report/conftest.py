@@ -41,11 +41,9 @@ def report_monkeypatch():
 
 
 @pytest.fixture(scope="session")
-def report_run(tmp_path_factory, report_monkeypatch) -> PipelineRun:
-    data_dir = copy_data(tmp_path_factory.mktemp("report_shipped") / "data")
-    run = run_pipeline(data_dir, report_monkeypatch)
-    assert run.result.success
-    return run
+def report_run(plain_shipped_run) -> PipelineRun:
+    assert plain_shipped_run.result.success
+    return plain_shipped_run
 
 
 @pytest.fixture(scope="session")

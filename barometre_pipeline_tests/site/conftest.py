@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from barometre_pipeline_tests.pipeline.conftest import PipelineRun, copy_data, run_pipeline
+from barometre_pipeline_tests.pipeline.conftest import PipelineRun
 
 CHROMIUM = Path(os.environ.get("BAROMETRE_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
@@ -46,8 +46,8 @@ class SiteRun:
 
 
 @pytest.fixture(scope="session")
-def site_run(tmp_path_factory, session_monkeypatch) -> SiteRun:
-    run = run_pipeline(copy_data(tmp_path_factory.mktemp("site") / "data"), session_monkeypatch)
+def site_run(plain_shipped_run) -> SiteRun:
+    run = plain_shipped_run
     # Other assets (the report…) have their own tests; this one needs the site and its inputs.
     built = {e.asset_key.to_user_string() for e in run.result.get_asset_materialization_events()}
     needed = {"exports/site", "exports/indicators_parquet", "exports/effects_parquet", "exports/comparisons_parquet"}
@@ -55,13 +55,6 @@ def site_run(tmp_path_factory, session_monkeypatch) -> SiteRun:
     export = run.export_dir
     return SiteRun(run, export / "site", pd.read_parquet(export / "indicators"),
                    pd.read_parquet(export / "effects"), pd.read_parquet(export / "comparisons"))
-
-
-@pytest.fixture(scope="session")
-def session_monkeypatch():
-    patch = pytest.MonkeyPatch()
-    yield patch
-    patch.undo()
 
 
 @dataclass
