@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
+from scipy.sparse import csgraph
 
 TOTAL = "_T"
 _TOLERANCE = 1e-9
@@ -226,6 +228,8 @@ class LinkedSystem:
         for (code, cell), position in extra.items():
             if code == "\x00N" and (public_size is None or public_size(dict(zip(self.dimensions, cell, strict=True)))):
                 self.known_sizes[position] = True
+        self._structural_matrix = _sparse_rows(self.structural, self.n_unknowns)
+        self._population_matrix = _sparse_rows(self.population, self.n_unknowns)
 
     def _equations(self, published: np.ndarray) -> list[dict[int, float]]:
         """Structural equations plus one ``Y_i = p_i · population_i`` per published row."""
@@ -238,17 +242,27 @@ class LinkedSystem:
                 equations.append(equation)
         return equations
 
-    def _expand(self, unknown: int, published: np.ndarray, depth: int = 0) -> dict[int, float]:
-        """An unknown in terms of free unknowns: a published count is p times its population."""
-        if unknown < self.size and published[unknown] and np.isfinite(self.estimate[unknown]) and depth < 4:
-            result: dict[int, float] = {}
-            for base, coefficient in self.population[unknown].items():
-                for free, inner in self._expand(base, published, depth + 1).items():
-                    result[free] = result.get(free, 0.0) + float(self.estimate[unknown]) * coefficient * inner
-            return result
-        if self.known_sizes[unknown]:
-            return {}
-        return {unknown: 1.0}
+    def _expansion(self, published: np.ndarray) -> sparse.csr_matrix:
+        """Every unknown in terms of free unknowns, as a sparse matrix (row u: u's expansion).
+
+        A published count is p times its population, whose terms may themselves be published
+        counts: substituted up to four levels deep (a catalogue's links are two deep at most: an
+        indicator over another's numerator, itself over the whole cell; the cap only stops a
+        cyclic declaration). A known cell size expands to nothing.
+        """
+        free = (~self.known_sizes).astype(float)
+        substituted = np.zeros(self.n_unknowns, dtype=bool)
+        substituted[:self.size] = published & np.isfinite(self.estimate)
+        scale = np.zeros(self.n_unknowns)
+        scale[:self.size] = np.where(substituted[:self.size], self.estimate, 0.0)
+        population = sparse.vstack([self._population_matrix,
+                                    sparse.csr_matrix((self.n_unknowns - self.size, self.n_unknowns))])
+        substitution = (sparse.diags(scale) @ population).tocsr()
+        kept = sparse.diags(np.where(substituted, 0.0, free)).tocsr()
+        expansion = sparse.diags(free).tocsr()
+        for _ in range(4):
+            expansion = (substitution @ expansion + kept).tocsr()
+        return expansion
 
     def recoverable(self, published: np.ndarray,
                     targets: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
@@ -264,34 +278,24 @@ class LinkedSystem:
         result = np.zeros(self.size, dtype=bool)
         if published.all():
             return result
-        expanded: dict[int, dict[int, float]] = {}
-
-        def expand(unknown: int) -> dict[int, float]:
-            if unknown not in expanded:
-                expanded[unknown] = self._expand(unknown, published)
-            return expanded[unknown]
-
-        rows = []
-        for equation in self.structural:
-            row: dict[int, float] = {}
-            for unknown, coefficient in equation.items():
-                for free, inner in expand(unknown).items():
-                    row[free] = row.get(free, 0.0) + coefficient * inner
-            row = {k: v for k, v in row.items() if abs(v) > 1e-14}
-            if row:
-                rows.append(row)
         asked = np.flatnonzero(~published) if targets is None else \
             np.array([t for t in np.asarray(targets, dtype=int).ravel() if not published[t]], dtype=int)
         if len(asked) == 0:
             return result
-        # The unknowns each asked row's answer depends on: its count and its population's terms.
-        needed = {int(i): [int(i), *(free for u in self.population[i] for free in expand(u))]
-                  for i in asked}
+        expansion = self._expansion(published)
+        system = (self._structural_matrix @ expansion).tocsr()
+        system.data[np.abs(system.data) <= 1e-14] = 0.0
+        system.eliminate_zeros()
+        # The unknowns each asked row's answer depends on: its count and its population's terms
+        # (in absolute values, so that terms cancelling out, as N − 1·N, still count).
+        population_terms = (abs(self._population_matrix) @ abs(expansion)).tocsr()
+        needed = {int(i): [int(i), *population_terms.indices[
+            population_terms.indptr[i]:population_terms.indptr[i + 1]].tolist()] for i in asked}
         determined = self.known_sizes.copy()
         # Unknowns in no equation stay free; published rows are known by construction.
-        if rows:
+        if system.nnz:
             wanted = None if targets is None else {u for terms in needed.values() for u in terms}
-            for block, unknowns in _blocks(rows, wanted):
+            for block, unknowns in _blocks(system, wanted):
                 norms = np.linalg.norm(kernel_basis(block), axis=1)
                 determined[unknowns[norms <= 1e-8]] = True
         for i, terms in needed.items():
@@ -356,47 +360,45 @@ def kernel_basis(matrix: np.ndarray) -> np.ndarray:
     return vt[rank:].T
 
 
-def _blocks(rows: Sequence[Mapping[int, float]],
+def _sparse_rows(rows: Sequence[Mapping[int, float]], n_columns: int) -> sparse.csr_matrix:
+    """Equations ``{unknown: coefficient}`` as the rows of a sparse matrix."""
+    row_index = [r for r, row in enumerate(rows) for _ in row]
+    columns = [u for row in rows for u in row]
+    values = [v for row in rows for v in row.values()]
+    return sparse.csr_matrix((values, (row_index, columns)), shape=(len(rows), n_columns))
+
+
+def _blocks(system: sparse.csr_matrix,
             wanted: set[int] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Independent blocks of a sparse system (equations sharing no unknown), densely.
 
-    ``rows`` are equations as ``{unknown: coefficient}``. Returns ``(block, unknowns)`` pairs,
-    the block's equations in their order and its unknowns ascending (so a block is the same
-    matrix whichever way it is found); with ``wanted``, only the blocks holding one of those
-    unknowns. Equations touching no wanted unknown are never densified: complementary
-    suppression asks this thousands of times of systems with thousands of unknowns.
+    Returns ``(block, unknowns)`` pairs: the block's non-empty equations in their order and its
+    unknowns ascending (so a block is the same matrix however it is found); with ``wanted``,
+    only the blocks holding one of those unknowns. Equations touching no wanted unknown are
+    never densified: complementary suppression asks this thousands of times of systems with
+    thousands of unknowns.
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    unknowns = np.array(sorted({u for row in rows for u in row}), dtype=np.int64)
-    column_of = {int(u): k for k, u in enumerate(unknowns)}
-    first = np.array([column_of[next(iter(row))] for row in rows], dtype=np.int64)
-    edge_from, edge_to = [], []
-    for f, row in zip(first, rows, strict=True):
-        for u in row:
-            edge_from.append(f)
-            edge_to.append(column_of[u])
-    graph = coo_matrix((np.ones(len(edge_from)), (edge_from, edge_to)),
-                       shape=(len(unknowns), len(unknowns)))
-    _, label = connected_components(graph, directed=False)
+    system = system[np.diff(system.indptr) > 0]
+    unknowns = np.unique(system.indices)
+    if len(unknowns) == 0:
+        return []
+    column_of = np.full(system.shape[1], -1, dtype=np.int64)
+    column_of[unknowns] = np.arange(len(unknowns))
+    compact = sparse.csr_matrix((system.data, column_of[system.indices], system.indptr),
+                                shape=(system.shape[0], len(unknowns)))
+    n_rows = compact.shape[0]
+    # Bipartite graph: equations and unknowns are nodes, a coefficient is an edge.
+    incidence = sparse.bmat([[None, compact], [compact.T, None]]).tocsr()
+    _, label = csgraph.connected_components(incidence, directed=False)
+    row_label, column_label = label[:n_rows], label[n_rows:]
     if wanted is None:
-        labels = np.unique(label)
+        labels = np.unique(column_label)
     else:
-        labels = np.unique([label[column_of[u]] for u in wanted if u in column_of])
-    rows_of: dict[int, list[int]] = {}
-    for r, f in enumerate(first):
-        rows_of.setdefault(int(label[f]), []).append(r)
+        positions = [column_of[u] for u in wanted if u < len(column_of) and column_of[u] >= 0]
+        labels = np.unique(column_label[positions])
     blocks = []
     for component in labels:
-        members = rows_of.get(int(component))
-        if not members:
-            continue
-        cols = np.flatnonzero(label == component)
-        local = {int(c): k for k, c in enumerate(cols)}
-        block = np.zeros((len(members), len(cols)))
-        for r_local, r in enumerate(members):
-            for u, coefficient in rows[r].items():
-                block[r_local, local[column_of[u]]] = coefficient
-        blocks.append((block, unknowns[cols]))
+        rows = np.flatnonzero(row_label == component)
+        cols = np.flatnonzero(column_label == component)
+        blocks.append((compact[rows][:, cols].toarray(), unknowns[cols]))
     return blocks
