@@ -15,8 +15,9 @@ but still count in n_h. For each stratum
 
     V_h = (1 − f_h) · n_h / (n_h − 1) · (Σ Z² − (Σ Z)² / n_h)
 
-and a stratum with a single PSU is centred on the grand mean (R lonely.psu = "adjust"), which
-is 0 for ratio scores. Degrees of freedom are those of the domain, as R ``degf()`` of the
+and a stratum with a single PSU is left uncentred (R lonely.psu = "adjust": survey 4.1's
+``onestrat`` does not centre it, i.e. centres it on 0, the grand mean of uncalibrated ratio
+scores); so is a school with a single sampled pupil in the second stage. Degrees of freedom are those of the domain, as R ``degf()`` of the
 subset design that ``svyciprop`` uses: PSUs holding at least one member of the cell minus the
 strata holding those PSUs (a cell inside one school has df 0 and no interval). With
 ``raking_margins`` the scores are first replaced by their residuals on the raking margins (R's

@@ -132,7 +132,7 @@ class Units:
     n_h: np.ndarray              # (H,) PSUs (or respondents without PSUs) per stratum
     f_h: np.ndarray              # (H,) first-stage sampling fraction, 0 without fpc
     second_stage: np.ndarray | None  # (P,) R's second-stage factor f_h·(1−f2)·m/(m−1), or None
-    m: np.ndarray | None         # (P,) sampled respondents per PSU
+    m: np.ndarray | None         # (P,) sampled respondents per PSU, ∞ for one (not centred)
 
     @property
     def n_units(self) -> int:
@@ -214,10 +214,13 @@ def _units(sample: Respondents, stratum: Codes, unit_of_row: np.ndarray | None) 
         n2 = _group_max(unit_of_row, sample.fpc2, len(m))
         with np.errstate(divide="ignore", invalid="ignore"):
             f2 = np.where(n2 <= 1, n2, m / n2)
-            factor = np.where(m > 1, (1 - f2) * m / (m - 1.0), 0.0)
+            # A school with a single sampled pupil is a lonely unit of the second stage: R
+            # (lonely.psu "adjust", ``onestrat``) leaves its total uncentred, scale 1 − f2.
+            factor = np.where(m > 1, (1 - f2) * m / (m - 1.0), 1 - f2)
         second_stage = f_h[stratum_of] * factor
         # An undeclared school size leaves its second stage out (SQL: NULL is not summed).
         second_stage = np.where(np.isnan(second_stage), 0.0, second_stage)
+        m = np.where(m > 1, m, np.inf)
     return Units(n_strata, stratum_of, n_h, f_h, second_stage, m)
 
 
