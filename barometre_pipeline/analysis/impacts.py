@@ -53,6 +53,7 @@ from barometre_pipeline.analysis.model_frame import (
     with_coded_design,
     with_indicators,
 )
+from barometre_pipeline.analysis.reproducible import one_blas_thread
 from barometre_pipeline.stats.regression import ConvergenceError, fit_logistic
 
 IMPACT_OUTCOMES: tuple[str, ...] = ("who5_low", "feels_unsafe", "sleep_problems", "self_harm_ideation")
@@ -92,6 +93,7 @@ CONTRASTS: tuple[Contrast, ...] = (
 )
 
 
+@one_blas_thread
 def impact_effects(respondents: pd.DataFrame, source_id: str, territory: str, period: str, *,
                    design: DesignColumns = WAREHOUSE_DESIGN, source_flags: Sequence[str] = (),
                    outcomes: Sequence[str] = IMPACT_OUTCOMES,

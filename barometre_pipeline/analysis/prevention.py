@@ -56,6 +56,7 @@ from barometre_pipeline.analysis.model_frame import (
     with_coded_design,
     with_indicators,
 )
+from barometre_pipeline.analysis.reproducible import one_blas_thread
 from barometre_pipeline.stats.comparisons import Difference, difference_independent
 from barometre_pipeline.stats.regression import fit_logistic
 
@@ -73,6 +74,7 @@ PROGRAMME_RULE_EN = ("programme school: at least half of its respondents in the 
                      "prevention session")
 
 
+@one_blas_thread
 def prevention_session_effects(respondents: pd.DataFrame, source_id: str, territory: str,
                                period: str, *, design: DesignColumns = WAREHOUSE_DESIGN,
                                source_flags: Sequence[str] = ()) -> pd.DataFrame:
@@ -149,6 +151,7 @@ def _school_labels(schools: pd.Series) -> tuple[np.ndarray, list[str]]:
     return codes, [*names, "nan"]
 
 
+@one_blas_thread
 def programme_difference_in_differences(
     earlier: pd.DataFrame, later: pd.DataFrame, source_id: str, territory: str, *,
     programme_schools: Collection[str] | None = None,

@@ -46,6 +46,7 @@ from barometre_pipeline.analysis.model_frame import (
     with_coded_design,
     with_indicators,
 )
+from barometre_pipeline.analysis.reproducible import one_blas_thread
 from barometre_pipeline.stats.regression import INTERCEPT, fit_logistic
 
 OUTCOME = "cv_any"
@@ -60,6 +61,7 @@ COMPARABILITY_GROUP = "PILOT_AOR_RISK_FACTORS_CV_ANY"
 _DUMMY = re.compile(r"^(?P<variable>[^\[]+)\[(?P<level>.+)\]$")
 
 
+@one_blas_thread
 def risk_factor_odds_ratios(respondents: pd.DataFrame, source_id: str, territory: str,
                             period: str, *, design: DesignColumns = WAREHOUSE_DESIGN,
                             source_flags: Sequence[str] = (),

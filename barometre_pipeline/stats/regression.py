@@ -101,15 +101,17 @@ def _irls(x: np.ndarray, y: np.ndarray, w: np.ndarray, max_iterations: int,
     mean = float(np.clip(np.sum(w * y) / np.sum(w), 1e-6, 1 - 1e-6))
     beta[0] = math.log(mean / (1 - mean))
     deviance = math.inf
+    eta = x @ beta
+    mu = special.expit(eta)
     for iteration in range(1, max_iterations + 1):
-        eta = x @ beta
-        mu = special.expit(eta)
         variance = np.clip(mu * (1 - mu), 1e-12, None)
         working = eta + (y - mu) / variance
         weight = w * variance
         information = x.T @ (x * weight[:, None])
         beta = np.linalg.solve(information, x.T @ (weight * working))
-        mu = special.expit(x @ beta)
+        # Kept for the next step, which starts from these very values.
+        eta = x @ beta
+        mu = special.expit(eta)
         new_deviance = -2.0 * float(np.sum(w * (y * np.log(np.clip(mu, 1e-300, None))
                                                 + (1 - y) * np.log(np.clip(1 - mu, 1e-300, None)))))
         # glm's convergence rule: relative change of the deviance.
@@ -150,12 +152,14 @@ def fit_logistic(frame: pd.DataFrame, outcome: str, predictors: Sequence[str], *
     if used.sum() <= x.shape[1]:
         raise ValueError(f"{int(used.sum())} usable rows for {x.shape[1]} coefficients")
     w_used = design.weights[used]
-    beta, mu_used, iterations = _irls(x[used], y[used], w_used, max_iterations, tolerance)
+    x_used, y_used = x[used], y[used]  # one copy of the used rows (a national wave: ~40 MB)
+    beta, mu_used, iterations = _irls(x_used, y_used, w_used, max_iterations, tolerance)
 
-    information = x[used].T @ (x[used] * (w_used * mu_used * (1 - mu_used))[:, None])
+    information = x_used.T @ (x_used * (w_used * mu_used * (1 - mu_used))[:, None])
     inverse_information = np.linalg.inv(information)
     scores = np.zeros_like(x)
-    scores[used] = x[used] * (w_used * (y[used] - mu_used))[:, None]
+    scores[used] = x_used * (w_used * (y_used - mu_used))[:, None]
+    del x_used
     # Influence of each respondent on the coefficients; its design covariance is the sandwich.
     influence = scores @ inverse_information
     if calibration is not None:
