@@ -1,7 +1,9 @@
-"""Catalogue indicators for one microdata source: design-based estimates, one SQL pass per breakdown.
+"""Catalogue indicators for one microdata source: design-based estimates from one scan of the source.
 
 Every indicator whose variables the source has is estimated, for each of its breakdown sets whose
 dimensions the source has; territory and period are part of every breakdown so each row carries them.
+Indicators sharing their breakdown sets form a group; all groups are estimated from a single read of
+the relation (:func:`barometre_pipeline.stats.domain_estimates.estimate_proportion_groups`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import pandas as pd
 
 from barometre_pipeline.calibration.raked_weights import RAKED_ON
 from barometre_pipeline.indicators.catalogue import Catalogue, Indicator
-from barometre_pipeline.stats.domain_estimates import IndicatorSpec, estimate_proportions
+from barometre_pipeline.stats.domain_estimates import IndicatorSpec, estimate_proportion_groups
 
 SOURCE_DIMENSIONS = ("territory", "period")
 TOTAL = "_T"
@@ -62,22 +64,20 @@ def _estimate_groups(
     groups: dict[tuple[tuple[str, ...], ...], list[Indicator]], available: set[str],
     weight: str, ci_method: str, confidence: float,
 ) -> list[pd.DataFrame]:
-    """One estimation call per set of indicators sharing their breakdown sets."""
-    frames = []
+    """One table per set of indicators sharing their breakdown sets, from one read of the relation."""
+    if not groups:
+        return []
     margins = raking_margins(con, relation, available)
-    for sets, indicators in groups.items():
-        specs = [
-            IndicatorSpec(code=i.code, numerator=f"({i.numerator})", denominator=f"({i.denominator})")
-            for i in indicators
-        ]
-        fpc, fpc2 = design_fpc_columns(available)
-        estimates = estimate_proportions(
-            con, relation, weight=weight, strata="stratum", psu="psu", fpc=fpc, fpc2=fpc2,
-            indicators=specs, breakdowns=[list(s) for s in sets],
-            ci_method=ci_method, confidence=confidence, raking_margins=margins or None,
-        )
-        frames.append(estimates)
-    return frames
+    fpc, fpc2 = design_fpc_columns(available)
+    requests = [
+        ([IndicatorSpec(code=i.code, numerator=f"({i.numerator})", denominator=f"({i.denominator})")
+          for i in indicators], [list(s) for s in sets])
+        for sets, indicators in groups.items()
+    ]
+    return estimate_proportion_groups(
+        con, relation, weight=weight, strata="stratum", psu="psu", fpc=fpc, fpc2=fpc2, groups=requests,
+        ci_method=ci_method, confidence=confidence, raking_margins=margins or None,
+    )
 
 
 def estimate_source_indicators(
@@ -107,7 +107,8 @@ def estimate_source_indicators(
         groups[tuple(sets)].append(indicator)
 
     # Parallel float sums add in a different order on every run, changing the last bits of the
-    # estimates; published figures must be reproducible, so the pass runs on one thread.
+    # estimates; published figures must be reproducible, so the pass runs on one thread (the
+    # respondents then arrive in a fixed order, and the numpy sums follow that order).
     threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
     con.execute("SET threads = 1")
     try:

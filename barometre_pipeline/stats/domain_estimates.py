@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 import numpy as np
@@ -45,6 +45,7 @@ import scipy.sparse as sp
 from barometre_pipeline.stats.domain_totals import (
     BreakdownCells,
     Codes,
+    Finest,
     Respondents,
     Units,
     breakdown_cells,
@@ -241,11 +242,30 @@ def estimate_proportions(con: duckdb.DuckDBPyConnection, relation: str, *, weigh
     those of R's ``rake()`` design (calibration-aware, :mod:`barometre_pipeline.stats.raking_variance`)
     instead of treating the raked weights as fixed.
     """
-    if not indicators:
-        raise ValueError("no indicator to estimate")
-    if not breakdowns:
-        raise ValueError("no breakdown requested (use [[]] for the overall total)")
-    dimensions = _dimensions(breakdowns)
+    (table,) = estimate_proportion_groups(
+        con, relation, weight=weight, strata=strata, psu=psu, fpc=fpc, groups=[(indicators, breakdowns)],
+        ci_method=ci_method, confidence=confidence, fpc2=fpc2, raking_margins=raking_margins)
+    return table
+
+
+def estimate_proportion_groups(
+    con: duckdb.DuckDBPyConnection, relation: str, *, weight: str, strata: str | None, psu: str | None,
+    fpc: str | None, groups: Sequence[tuple[Sequence[IndicatorSpec], Sequence[Sequence[str]]]],
+    ci_method: str = "beta", confidence: float = 0.95, fpc2: str | None = None,
+    raking_margins: Sequence[str] | None = None,
+) -> list[pd.DataFrame]:
+    """:func:`estimate_proportions` for several (indicators, breakdowns) groups, one scan for all.
+
+    Each group's table is the one :func:`estimate_proportions` gives for it alone (dimension
+    columns of its own breakdowns only); the relation is read once for every group.
+    """
+    for indicators, breakdowns in groups:
+        if not indicators:
+            raise ValueError("no indicator to estimate")
+        if not breakdowns:
+            raise ValueError("no breakdown requested (use [[]] for the overall total)")
+    every_indicator = [spec for indicators, _ in groups for spec in indicators]
+    dimensions = _dimensions([breakdown for _, breakdowns in groups for breakdown in breakdowns])
     margins: list[str] = []
     if raking_margins:
         if psu is None:
@@ -256,44 +276,66 @@ def estimate_proportions(con: duckdb.DuckDBPyConnection, relation: str, *, weigh
     two_stage = bool(psu and fpc and fpc2)
     sql = _respondents_sql(relation, weight=weight, strata=strata, psu=psu, fpc=fpc,
                            fpc2=fpc2 if two_stage else None, dimensions=dimensions, margins=margins,
-                           indicators=indicators)
+                           indicators=every_indicator)
     sample = _read_respondents(con, sql, strata=strata, psu=psu, fpc=fpc, fpc2=fpc2 if two_stage else None,
                                n_dimensions=len(dimensions), n_margins=len(margins),
-                               n_indicators=len(indicators))
+                               n_indicators=len(every_indicator))
     combinations = MarginCombinations.from_codes(margins, sample.margins) if margins else None
     finest, units = finest_totals(sample, None if combinations is None else combinations.of_row)
     dimension_labels = [d.labels for d in sample.dimensions]
 
-    parts = []
-    for breakdown in _unique_breakdowns(breakdowns):
-        cells = breakdown_cells(finest, [dimensions.index(d) for d in breakdown], dimension_labels)
-        if not cells.n_cells:
-            continue
-        totals = _cell_totals(cells, units, psu is not None)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p = np.where(totals.weighted_n != 0, totals.numerator / totals.weighted_n, np.nan)
-        if combinations is not None:
-            total_v = calibrated_variance(combinations, finest, cells, units, p, two_stage=two_stage)
-        else:
-            total_v = _fixed_variance(cells, units, p, with_psu=psu is not None, two_stage=two_stage)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            variance = total_v / (totals.weighted_n * totals.weighted_n)
-        n_cells, n_ind = p.shape
-        part = {"_k": np.repeat(np.arange(n_ind)[None, :], n_cells, axis=0).ravel(order="F")}
-        labels = {d: [row[j] for row in cells.labels] for j, d in enumerate(breakdown)}
-        for dimension in dimensions:
-            column = labels.get(dimension, [TOTAL_CODE] * n_cells)
-            part[dimension] = np.tile(np.asarray(column, dtype=object), n_ind)
-        for name, values in (("p", p), ("variance", variance), ("weighted_n", totals.weighted_n),
-                             ("n_unweighted", totals.n), ("n_events", totals.events),
-                             ("n_psu", totals.n_psu), ("df", totals.df)):
-            part[name] = values.ravel(order="F")
-        parts.append(pd.DataFrame(part))
-    # Cells of a breakdown in which nobody belongs to the indicator's population (e.g. a
-    # lycée-only indicator in a collège cell) have no estimate: they are not reported.
-    cells_table = pd.concat(parts, ignore_index=True)
-    cells_table = cells_table[cells_table["n_unweighted"] > 0].reset_index(drop=True)
-    return _published_statistics(cells_table, indicators, dimensions, ci_method, confidence)
+    tables = []
+    start = 0
+    for indicators, breakdowns in groups:
+        columns = slice(start, start + len(indicators))
+        start += len(indicators)
+        own = replace(finest, **{name: np.ascontiguousarray(getattr(finest, name)[:, columns])
+                                 for name in ("a", "b", "n", "e", "aa", "bb")})
+        parts = []
+        for breakdown in _unique_breakdowns(breakdowns):
+            cells = breakdown_cells(own, [dimensions.index(d) for d in breakdown], dimension_labels)
+            if cells.n_cells:
+                parts.append(_breakdown_table(own, cells, units, combinations, breakdown, _dimensions(breakdowns),
+                                              with_psu=psu is not None, two_stage=two_stage))
+        # Cells of a breakdown in which nobody belongs to the indicator's population (e.g. a
+        # lycée-only indicator in a collège cell) have no estimate: they are not reported.
+        cells_table = pd.concat(parts, ignore_index=True) if parts else _no_cells(_dimensions(breakdowns))
+        cells_table = cells_table[cells_table["n_unweighted"] > 0].reset_index(drop=True)
+        tables.append(_published_statistics(cells_table, indicators, _dimensions(breakdowns), ci_method, confidence))
+    return tables
+
+
+def _no_cells(dimensions: list[str]) -> pd.DataFrame:
+    """The cell table of a relation without respondents."""
+    return pd.DataFrame({name: pd.Series(dtype=float) for name in
+                         ["_k", *dimensions, "p", "variance", "weighted_n", "n_unweighted", "n_events", "n_psu", "df"]})
+
+
+def _breakdown_table(finest: Finest, cells: BreakdownCells, units: Units,
+                     combinations: MarginCombinations | None,
+                     breakdown: Sequence[str], dimensions: list[str], *, with_psu: bool,
+                     two_stage: bool) -> pd.DataFrame:
+    """One row per (indicator, cell) of the breakdown: p, variance, counts and df."""
+    totals = _cell_totals(cells, units, with_psu)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(totals.weighted_n != 0, totals.numerator / totals.weighted_n, np.nan)
+    if combinations is not None:
+        total_v = calibrated_variance(combinations, finest, cells, units, p, two_stage=two_stage)
+    else:
+        total_v = _fixed_variance(cells, units, p, with_psu=with_psu, two_stage=two_stage)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        variance = total_v / (totals.weighted_n * totals.weighted_n)
+    n_cells, n_ind = p.shape
+    part = {"_k": np.repeat(np.arange(n_ind)[None, :], n_cells, axis=0).ravel(order="F")}
+    labels = {d: [row[j] for row in cells.labels] for j, d in enumerate(breakdown)}
+    for dimension in dimensions:
+        column = labels.get(dimension, [TOTAL_CODE] * n_cells)
+        part[dimension] = np.tile(np.asarray(column, dtype=object), n_ind)
+    for name, values in (("p", p), ("variance", variance), ("weighted_n", totals.weighted_n),
+                         ("n_unweighted", totals.n), ("n_events", totals.events),
+                         ("n_psu", totals.n_psu), ("df", totals.df)):
+        part[name] = values.ravel(order="F")
+    return pd.DataFrame(part)
 
 
 def _published_statistics(cells: pd.DataFrame, indicators: Sequence[IndicatorSpec], dimensions: list[str],

@@ -30,6 +30,7 @@ import scipy.sparse as sp
 
 # Integer keys are packed by mixed radix; re-densified before the product could overflow int64.
 _PACK_LIMIT = 2**62
+_INDICATORS_PER_PRODUCT = 8
 
 
 @dataclass(frozen=True)
@@ -172,10 +173,16 @@ def finest_totals(sample: Respondents, combo: np.ndarray | None) -> tuple[Finest
     # Sparse (group × respondent) matrices carrying 1, w and w²: each product sums a 0/1 column
     # of every indicator at once, respondent by respondent in scan order.
     count, weighted, squared = (summing_matrix(index, groups, data=data) for data in (None, w, w2))
-    members = np.ascontiguousarray(sample.members, dtype=float)
-    events = np.ascontiguousarray(sample.events, dtype=float)
-    sums = {"a": weighted @ events, "b": weighted @ members, "n": count @ members, "e": count @ events,
-            "aa": squared @ events, "bb": squared @ members}
+    indicators = sample.members.shape[1]
+    sums = {name: np.empty((groups, indicators)) for name in ("a", "b", "n", "e", "aa", "bb")}
+    # A few indicators at a time: the 0/1 columns as floats stay small (8 × 8 bytes per row).
+    for start in range(0, indicators, _INDICATORS_PER_PRODUCT):
+        part = slice(start, start + _INDICATORS_PER_PRODUCT)
+        members = np.ascontiguousarray(sample.members[:, part], dtype=float)
+        events = np.ascontiguousarray(sample.events[:, part], dtype=float)
+        sums["a"][:, part], sums["b"][:, part] = weighted @ events, weighted @ members
+        sums["n"][:, part], sums["e"][:, part] = count @ members, count @ events
+        sums["aa"][:, part], sums["bb"][:, part] = squared @ events, squared @ members
     dimensions = (np.stack([d.codes[first] for d in sample.dimensions], axis=1) if sample.dimensions
                   else np.zeros((groups, 0), dtype=np.int64))
     finest = Finest(
