@@ -40,7 +40,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
-import scipy.sparse as sp
 
 from barometre_pipeline.stats.domain_totals import (
     BreakdownCells,
@@ -51,6 +50,7 @@ from barometre_pipeline.stats.domain_totals import (
     breakdown_cells,
     finest_totals,
     group_ids,
+    summing_matrix,
 )
 from barometre_pipeline.stats.intervals import proportion_interval
 from barometre_pipeline.stats.raking_variance import (
@@ -188,7 +188,7 @@ def _fixed_variance(cells: BreakdownCells, units: Units, p: np.ndarray, *, with_
         # Per (cell, stratum): sums over its PSUs of A, B and of their squares and product.
         index, first = group_ids([(cells.cell, max(n_cells, 1)), (cells.stratum, units.n_strata)],
                                  len(cells.cell))
-        to_stratum = _summing(index, len(first))
+        to_stratum = summing_matrix(index, len(first))
         sa, sb = to_stratum @ cells.a, to_stratum @ cells.b
         saa, sab, sbb = (to_stratum @ (cells.a * cells.a), to_stratum @ (cells.a * cells.b),
                          to_stratum @ (cells.b * cells.b))
@@ -203,17 +203,12 @@ def _fixed_variance(cells: BreakdownCells, units: Units, p: np.ndarray, *, with_
     squares = saa - 2 * pc * sab + pc * pc * sbb
     with np.errstate(divide="ignore", invalid="ignore"):
         v = (1 - f_h) * np.where(n_h > 1, n_h / (n_h - 1.0) * (squares - (sa - pc * sb) ** 2 / n_h), squares)
-    total = _summing(cell, n_cells) @ v
+    total = summing_matrix(cell, n_cells) @ v
     if two_stage:
         m = units.m[cells.unit][:, None]
         within = (cells.aa - 2 * p_unit * cells.aa + p_unit * p_unit * cells.bb) - (cells.a - p_unit * cells.b) ** 2 / m
-        total = total + _summing(cells.cell, n_cells) @ (units.second_stage[cells.unit][:, None] * within)
+        total = total + summing_matrix(cells.cell, n_cells) @ (units.second_stage[cells.unit][:, None] * within)
     return total.reshape(n_cells, n_ind)
-
-
-def _summing(index: np.ndarray, size: int) -> sp.csr_array:
-    """Sparse (size × len(index)) matrix summing rows into their group, in row order."""
-    return sp.csr_array((np.ones(len(index)), (index, np.arange(len(index)))), shape=(size, len(index)))
 
 
 def _unique_breakdowns(breakdowns: Sequence[Sequence[str]]) -> list[list[str]]:

@@ -15,7 +15,7 @@ variance needs, in three steps:
 The sums are products of sparse summing matrices (``scipy.sparse``) with the rows in their scan
 order: one thread, a fixed order, so the same input gives the same bytes. (DuckDB did these sums
 as 6 filtered aggregates per indicator; on the 467,076 respondents of a national wave, 108 such
-aggregates took 5.3 s on one thread, the sparse products a few hundredths of that.) A NULL dimension puts the row in no cell of the
+aggregates took 5.3 s on one thread, the sparse products about half a second.) A NULL dimension puts the row in no cell of the
 breakdowns using it; NULL stratum or PSU values are a group of their own.
 """
 

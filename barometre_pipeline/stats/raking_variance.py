@@ -28,9 +28,10 @@ which is non-zero also in PSUs without domain members: with WT the (PSU × combo
 totals, the calibration part of every cell's scores is one sparse product WT · (x'γ)ᵀ. The second
 stage (pupils within schools) needs Σ r_i² within each PSU, which expands into Σ w² by combination
 (WW · ((x'γ)²)ᵀ), the members' own squares, and the cross terms Σ (w²·d·y − p·w²·d)·x'γ of the
-members' (PSU, combo) totals. These are small dense and sparse products (C ≈ 800, L ≈ 40,
-K ≈ 600, P ≈ 6,000 PSUs on a national wave) done with ``scipy.sparse`` and ``np.einsum``, whose
-sums run in a fixed order on one thread, so a run is reproducible to the byte.
+members' (PSU, combo) totals. These are small dense and sparse products, one breakdown at a
+time (on a national wave: up to ~400 cell × indicator columns, L = 40 categories, K ≈ 600
+combinations, P ≈ 6,000 PSUs) done with ``scipy.sparse`` and ``np.einsum``, whose sums run in a
+fixed order on one thread, so a run is reproducible to the byte.
 Respondents with a blank raking variable were not raked (they keep a rescaled design weight):
 their dummy row is zero and their score is left as it is.
 """
