@@ -20,6 +20,10 @@ own step events and the child's RSS sampled every 0.2 s):
     Dagster overhead = wall - the sum of the steps (process start, imports, loading the
     definitions, event storage, step orchestration).
 
+Baseline, measured in the same run on the same files: reading every pilot export once and
+nothing else (DuckDB's CSV scanner, calamine for XLSX), in its own process; the pipeline's wall
+time is printed as a ratio to it.
+
 Targets (issue 12): under 60 s wall and under 4 GiB peak at 1,000,000 respondents; validation
 under 25 % of the run. The script prints met / MISSED; it never fails on timings. The machine is
 shared: run it when nothing else runs, and compare sizes within one run.
@@ -162,6 +166,43 @@ def run_pipeline_child(data_dir: Path, report: Path) -> None:
     }))
 
 
+def read_inputs_child(data_dir: Path, report: Path) -> None:
+    """In the child process: the baseline, reading every pilot export once and nothing else.
+
+    DuckDB's own CSV scanner (every column as text, two threads) and calamine for the XLSX
+    sheets: the floor any pipeline pays before it checks, stages or estimates anything.
+    """
+    import duckdb
+    from python_calamine import CalamineWorkbook
+
+    started = time.perf_counter()
+    rows = 0
+    with duckdb.connect() as con:
+        for path in sorted((data_dir / "raw" / "pilot").rglob("*.csv")):
+            if path.name.startswith("ground_truth"):
+                continue
+            rows += con.execute("SELECT count(*) FROM (SELECT * FROM read_csv(?, all_varchar = true,"
+                                " delim = ';', header = true))", [str(path)]).fetchone()[0]
+    for path in sorted((data_dir / "raw" / "pilot").rglob("*.xlsx")):
+        workbook = CalamineWorkbook.from_path(str(path))
+        rows += len(workbook.get_sheet_by_index(0).to_python())
+    report.write_text(json.dumps({"rows": rows, "seconds": time.perf_counter() - started}))
+
+
+def measure_baseline(data_dir: Path, work: Path) -> dict[str, float]:
+    """Wall time and peak RSS of :func:`read_inputs_child` in its own process."""
+    report = work / "baseline.json"
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "barometre_pipeline.benchmarks.end_to_end",
+                              "--read-inputs", str(data_dir), str(report)])
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    if status != 0 or not report.exists():
+        raise SystemExit(f"baseline read failed (status {status})")
+    return {"wall": wall, "peak_gib": usage.ru_maxrss / 1024**2,
+            "rows": json.loads(report.read_text())["rows"]}
+
+
 def measure(data_dir: Path, work: Path) -> dict[str, object]:
     """Run the pipeline in a child process; wall time and peak RSS are the child's own."""
     env = dict(os.environ)
@@ -245,9 +286,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", action="store_true",
                         help="reuse data already generated under --work for that size")
     parser.add_argument("--child", nargs=2, metavar=("DATA_DIR", "REPORT"), help=argparse.SUPPRESS)
+    parser.add_argument("--read-inputs", nargs=2, metavar=("DATA_DIR", "REPORT"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         run_pipeline_child(Path(args.child[0]), Path(args.child[1]))
+        return 0
+    if args.read_inputs:
+        read_inputs_child(Path(args.read_inputs[0]), Path(args.read_inputs[1]))
         return 0
 
     sizes = [s for s in (args.compare_n, args.n) if s]
@@ -260,9 +306,14 @@ def main(argv: list[str] | None = None) -> int:
             prepare_data(data_dir, n, args.frames, args.seed)
             print(f"generated {n:,} respondents in {time.perf_counter() - started:.1f} s "
                   "(not timed)", flush=True)
+        baseline = measure_baseline(data_dir, work)
         figures = measure(data_dir, work)
         results[n] = figures
         _print(n, respondents_in(data_dir), figures)
+        print(f"  baseline, same data: reading the pilot exports once ({baseline['rows']:,} sheet and CSV "
+              f"rows; DuckDB CSV scan, calamine XLSX) {baseline['wall']:.1f} s, peak RSS "
+              f"{baseline['peak_gib']:.2f} GiB; the pipeline takes "
+              f"x{float(figures['wall']) / baseline['wall']:.1f} its time")
 
     top = results[args.n]
     validation = float(top["stages"]["validate"]) / float(top["wall"])
