@@ -22,7 +22,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from barometre_pipeline.stats.domain_estimates import IndicatorSpec, estimate_proportions
+from barometre_pipeline.stats.domain_estimates import (
+    IndicatorSpec,
+    estimate_proportion_groups,
+    estimate_proportions,
+)
 
 CRAFTED = Path(__file__).resolve().parents[1] / "fixtures" / "survey_raking_crafted"
 MARGINS = ["level", "sex", "stratum"]
@@ -137,3 +141,18 @@ def test_pupils_left_out_of_the_raking_keep_their_scores(pupils):
 def test_two_runs_give_the_same_bytes(pupils):
     first, second = _estimate(pupils, "weight", MARGINS), _estimate(pupils, "weight", MARGINS)
     assert first.to_csv(float_format="%.17g") == second.to_csv(float_format="%.17g")
+
+
+def test_groups_read_together_equal_groups_estimated_alone(pupils):
+    """One scan for several (indicators, breakdowns) groups gives each group's own table."""
+    con = duckdb.connect()
+    con.register("pupils", pupils)
+    design = {"weight": "weight", "strata": "stratum", "psu": "school", "fpc": "fpc", "fpc2": "fpc2",
+              "raking_margins": MARGINS}
+    groups = [([INDICATORS[0]], [[], ["region"]]), ([INDICATORS[1]], [["sex", "level"]])]
+    together = estimate_proportion_groups(con, "pupils", groups=groups, **design)
+    for (indicators, breakdowns), table in zip(groups, together, strict=True):
+        alone = estimate_proportions(con, "pupils", indicators=indicators, breakdowns=breakdowns, **design)
+        assert list(table.columns) == list(alone.columns)
+        pd.testing.assert_frame_equal(table, alone, check_exact=False, rtol=1e-12)
+    assert list(together[0].columns[:3]) == ["indicator_code", "region", "estimate"]
