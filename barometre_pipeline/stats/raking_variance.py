@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from barometre_pipeline.stats.domain_totals import BreakdownCells, Codes, Finest, Units, group_ids
 
@@ -133,12 +134,14 @@ class RakingMargins:
         for a in range(index.shape[1]):
             for b in range(index.shape[1]):
                 np.add.at(gram, (index[:, a], index[:, b]), counts)
-        if sweeps is None:
-            # The dummies of the margins are collinear (each margin's dummies sum to one): any
-            # generalised inverse gives the same fitted values; the Moore–Penrose one is stable.
-            operator = np.linalg.pinv(gram) if gram.size else gram
-        else:
-            operator = _backfitting_operator(gram, [len(c) for c in categories], sweeps)
+        # Dense BLAS products: one thread, so the operator is the same bytes on every run.
+        with threadpool_limits(limits=1, user_api="blas"):
+            if sweeps is None:
+                # The dummies of the margins are collinear (each margin's dummies sum to one): any
+                # generalised inverse gives the same fitted values; the Moore–Penrose one is stable.
+                operator = np.linalg.pinv(gram) if gram.size else gram
+            else:
+                operator = _backfitting_operator(gram, [len(c) for c in categories], sweeps)
         return cls(tuple(variables), categories, operator)
 
     @property
