@@ -4,6 +4,7 @@ The analysis library (models on scipy) is imported inside the assets: loading th
 code location, which every `barometre materialize` and sensor tick does, should not pay for it."""
 
 import json
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 
 import dagster as dg
 import pandas as pd
@@ -72,7 +73,11 @@ comparisons_parquet = warehouse_table_export(
     "`comparisons` Parquet dataset: pilot against the historical public series.")
 
 
-def _pilot_effects(respondents: pd.DataFrame, manifest: Manifest) -> list[pd.DataFrame]:
+def _pilot_effects(pool: Executor, respondents: pd.DataFrame,
+                   manifest: Manifest) -> list[Future[pd.DataFrame]]:
+    """The pilot's risk factors, impacts and prevention effects, submitted to ``pool`` (longest
+    first); each model gets its own shallow copy of the frame (pandas tidies a frame's internals
+    in place on some reads, and the models may run side by side)."""
     from barometre_pipeline.analysis import (
         impact_effects,
         prevention_session_effects,
@@ -82,10 +87,14 @@ def _pilot_effects(respondents: pd.DataFrame, manifest: Manifest) -> list[pd.Dat
     territory = str(manifest.constants.get("territory") or manifest.provenance.territory)
     period = str(manifest.constants.get("period") or manifest.provenance.period)
     flags = tuple(manifest.provenance.quality_flags)
+    impacts = pool.submit(impact_effects, respondents.copy(deep=False), manifest.id, territory,
+                          period, source_flags=flags)
     return [
-        risk_factor_odds_ratios(respondents, manifest.id, territory, period, source_flags=flags),
-        impact_effects(respondents, manifest.id, territory, period, source_flags=flags),
-        prevention_session_effects(respondents, manifest.id, territory, period, source_flags=flags),
+        pool.submit(risk_factor_odds_ratios, respondents.copy(deep=False), manifest.id, territory,
+                    period, source_flags=flags),
+        impacts,
+        pool.submit(prevention_session_effects, respondents.copy(deep=False), manifest.id,
+                    territory, period, source_flags=flags),
     ]
 
 
@@ -113,32 +122,43 @@ def _respondent_effects(con, pilots: list[Manifest]) -> list[pd.DataFrame]:
     Waves are read one at a time (only the columns the models use), territory by territory in
     period order, and a wave is let go once the next wave of its territory has been compared
     with it: at most two waves are held, whatever the number of pilots or respondents.
+
+    A wave's models are independent and spend their time in numpy, which lets go of the GIL:
+    two threads keep both cores busy. Each model computes alone, in a fixed order, on one BLAS
+    thread (``analysis.reproducible``; the limit is process-wide, hence set here for the whole
+    pool), so the digits are those of a sequential run.
     """
+    from threadpoolctl import threadpool_limits
+
     from barometre_pipeline.analysis import programme_difference_in_differences
     from barometre_pipeline.analysis.respondents import load_respondents
 
-    by_pilot: dict[str, list[pd.DataFrame]] = {}
-    by_pair: dict[tuple[str, str], pd.DataFrame] = {}
-    for waves in _waves_by_territory(pilots):
-        earlier: tuple[Manifest, pd.DataFrame] | None = None
-        for manifest in waves:
-            # A pilot that could not be read (or staged nothing) has no respondents: the effects
-            # of the other pilots are computed all the same.
-            respondents = (load_respondents(con, weighted_relation(manifest))
-                           if staged_row_count(con, manifest) else pd.DataFrame())
-            if len(respondents):
-                by_pilot[manifest.id] = _pilot_effects(respondents, manifest)
-                if earlier is not None and len(earlier[1]):
-                    territory = str(manifest.constants.get("territory")
-                                    or manifest.provenance.territory)
-                    by_pair[(earlier[0].id, manifest.id)] = programme_difference_in_differences(
-                        earlier[1], respondents, manifest.id, territory,
-                        source_flags=tuple(manifest.provenance.quality_flags))
-            earlier = (manifest, respondents)
-            del respondents
-        del earlier
-    return [*(part for m in pilots for part in by_pilot.get(m.id, [])),
-            *(by_pair[(e.id, later.id)] for e, later in _consecutive_waves(pilots)
+    by_pilot: dict[str, list[Future[pd.DataFrame]]] = {}
+    by_pair: dict[tuple[str, str], Future[pd.DataFrame]] = {}
+    with threadpool_limits(1), ThreadPoolExecutor(max_workers=2) as pool:
+        for waves in _waves_by_territory(pilots):
+            earlier: tuple[Manifest, pd.DataFrame] | None = None
+            for manifest in waves:
+                # A pilot that could not be read (or staged nothing) has no respondents: the
+                # effects of the other pilots are computed all the same.
+                respondents = (load_respondents(con, weighted_relation(manifest))
+                               if staged_row_count(con, manifest) else pd.DataFrame())
+                if len(respondents):
+                    by_pilot[manifest.id] = _pilot_effects(pool, respondents, manifest)
+                    if earlier is not None and len(earlier[1]):
+                        territory = str(manifest.constants.get("territory")
+                                        or manifest.provenance.territory)
+                        by_pair[(earlier[0].id, manifest.id)] = pool.submit(
+                            programme_difference_in_differences, earlier[1].copy(deep=False),
+                            respondents.copy(deep=False), manifest.id, territory,
+                            source_flags=tuple(manifest.provenance.quality_flags))
+                    # This wave's models finish before the next wave is read (memory).
+                    wait([*by_pilot[manifest.id], *by_pair.values()])
+                earlier = (manifest, respondents)
+                del respondents
+            del earlier
+    return [*(part.result() for m in pilots for part in by_pilot.get(m.id, [])),
+            *(by_pair[(e.id, later.id)].result() for e, later in _consecutive_waves(pilots)
               if (e.id, later.id) in by_pair)]
 
 
