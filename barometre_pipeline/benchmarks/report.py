@@ -15,7 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from barometre_pipeline.publish.report.build import SCOPES, build_report, load_texts
+from barometre_pipeline.publish.report.build import SCOPES, load_texts
+from barometre_pipeline.publish.report.document import build_report
 from barometre_pipeline.publish.report.render import (
     compile_pdf,
     render_html,

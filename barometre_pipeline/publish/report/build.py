@@ -21,7 +21,6 @@ from barometre_pipeline.publish.report.blocks import (
     Figure,
     Finding,
     HelpLine,
-    ReportModel,
     Section,
     Table,
 )
@@ -343,26 +342,14 @@ class ReportBuilder:
             out.append((f"{self.territory_name(territory)} {period}", territory, source))
         return out
 
-    def build(self) -> ReportModel:
-        from barometre_pipeline.publish.report import sections
-
-        built = [
-            sections.summary(self), sections.sample(self), sections.methods(self),
-            sections.results(self), sections.comparisons(self), sections.waves(self),
-            sections.limits(self), sections.recommendations(self), sections.sources(self),
-            sections.glossary(self),
-        ]
-        subtitle = " ; ".join(
+    def subtitle(self) -> str:
+        return " ; ".join(
             f"{self.territory_name(t)} : vagues {', '.join(p for p, _ in self.waves[t])}"
             for t in self.territories)
-        return ReportModel(
-            slug=self.scope.slug, title=self.scope.title, subtitle=subtitle,
-            territories=list(self.territories), wording=self.scope.wording,
-            banner=" ".join(self.texts["banner_synthetic"].split()) if self.synthetic() else "",
-            sections=built, annex=self.annex,
-            short_title="Baromètre STOP Cyberviolences — " + " et ".join(
-                self.territory_name(t) for t in self.territories),
-            colophon=self.colophon())
+
+    def short_title(self) -> str:
+        return "Baromètre STOP Cyberviolences — " + " et ".join(
+            self.territory_name(t) for t in self.territories)
 
     def colophon(self) -> str:
         versions = set()
@@ -390,10 +377,5 @@ class ReportBuilder:
         return Finding(text, verdict, refs or [])
 
 
-def build_report(tables: PublishedTables, scope: Scope) -> tuple[ReportModel, Tracer]:
-    builder = ReportBuilder(tables, scope)
-    return builder.build(), builder.tracer
-
-
-__all__ = ["SCOPES", "Scope", "ReportBuilder", "build_report", "withheld_reason", "TOTAL",
+__all__ = ["SCOPES", "Scope", "ReportBuilder", "withheld_reason", "TOTAL",
            "HEADLINE", "ITEM_GROUP", "RISK_FACTOR_GROUP", "IMPACT_OR_GROUP", "SELF_HARM", "Section"]

@@ -15,7 +15,8 @@ import typst
 
 from barometre_pipeline.publish.atomic import publish_atomically
 from barometre_pipeline.publish.report.blocks import ReportModel, Table
-from barometre_pipeline.publish.report.build import SCOPES, Scope, build_report, load_texts
+from barometre_pipeline.publish.report.build import SCOPES, Scope, load_texts
+from barometre_pipeline.publish.report.document import build_report
 from barometre_pipeline.publish.report.tables import PublishedTables, load_published_tables
 from barometre_pipeline.publish.report.trace import Tracer
 
