@@ -121,9 +121,10 @@ def stratified_psu_covariance(psu_totals: np.ndarray, psu_stratum: np.ndarray, n
         if lonely_psu == "fail":
             raise LonelyPsuError("a stratum has a single PSU (lonely_psu='fail')")
         if lonely_psu == "adjust":
-            # R: a lonely PSU is centred on the average PSU total of the whole design.
-            grand_mean = psu_totals.sum(axis=0) / n_psu
-            deviation[lonely] = psu_totals[lonely] - grand_mean
+            # R survey 4.1 (``onestrat``): a lonely PSU's total is not centred at all. For the
+            # scores of a ratio or of estimating equations, which add up to zero, that is the
+            # grand mean; for scores adjusted for calibration it is not.
+            deviation[lonely] = psu_totals[lonely]
         else:
             deviation[lonely] = 0.0
 

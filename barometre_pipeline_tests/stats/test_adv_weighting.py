@@ -174,3 +174,21 @@ def test_sparse_cells_are_pooled_within_their_coarse_cell():
     untouched = fine == "18|6E|M"
     assert calibrated.weights[untouched.to_numpy()].sum() == pytest.approx(margins["18|6E|M"])
     assert calibrated.weights.sum() == pytest.approx(population["population"].sum())
+
+
+def test_raked_mean_with_a_lonely_stratum_matches_r():
+    """Calibration residuals do not add up to zero, so where a lonely PSU is centred matters:
+    R 4.1 leaves it uncentred (reference and R script: fixtures/survey_raking_crafted/
+    lonely_stratum_rake.R). Centring it on the grand mean, as this code did, gave 0.035882."""
+    folder = FIXTURES.parent / "survey_raking_crafted"
+    pupils = pd.read_csv(folder / "crafted_pupils.csv")
+    known = pupils[pupils["sex"].notna()].reset_index(drop=True)
+    table = pd.read_csv(folder / "crafted_margins.csv")
+    margins = {variable: {str(c): float(t) for c, t in zip(rows["category"], rows["total"], strict=True)}
+               for variable, rows in table.groupby("variable", sort=False)}
+    calibrated = rake(known, "design_weight", margins, tolerance=1e-10)
+    assert (known.groupby("stratum")["school"].nunique() == 1).sum() == 1
+    mean, se = calibrated_mean(known["victim"].to_numpy(float), calibrated, known["stratum"].to_numpy(),
+                               known["school"].to_numpy())
+    assert mean == pytest.approx(0.356707844968080, rel=1e-12)
+    assert se == pytest.approx(0.035860397023270, rel=1e-9)

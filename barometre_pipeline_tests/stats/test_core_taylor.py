@@ -60,8 +60,10 @@ def test_lonely_psu_rules():
     scores = np.array([1.0, 3.0, 10.0])
     strata = np.array([0, 0, 1])
     adjusted = linearized_covariance(scores, strata, None, lonely_psu="adjust")[0, 0]
-    # Stratum 0: 2 * ((1-2)^2 + (3-2)^2) = 4; lonely stratum 1 centred on the mean PSU total 14/3.
-    assert adjusted == pytest.approx(4 + (10 - 14 / 3) ** 2)
+    # Stratum 0: 2 * ((1-2)^2 + (3-2)^2) = 4; lonely stratum 1 left uncentred, 10^2, as R 4.1.1:
+    # svytotal(~y, svydesign(ids=~id, strata=~s, weights=~w, data=data.frame(y=c(1,3,10),
+    # s=c(0,0,1), id=1:3, w=1))) with options(survey.lonely.psu="adjust") gives SE^2 = 104.
+    assert adjusted == pytest.approx(104.0)
     assert linearized_covariance(scores, strata, None, lonely_psu="certainty")[0, 0] == pytest.approx(4)
     with pytest.raises(LonelyPsuError):
         linearized_covariance(scores, strata, None, lonely_psu="fail")
