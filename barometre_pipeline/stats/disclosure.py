@@ -228,8 +228,11 @@ class LinkedSystem:
         for (code, cell), position in extra.items():
             if code == "\x00N" and (public_size is None or public_size(dict(zip(self.dimensions, cell, strict=True)))):
                 self.known_sizes[position] = True
+        # Fixed for the system; recoverable() runs thousands of times on it. The population
+        # rows are square (zero past the table's rows) so they substitute any unknown.
         self._structural_matrix = _sparse_rows(self.structural, self.n_unknowns)
-        self._population_matrix = _sparse_rows(self.population, self.n_unknowns)
+        self._population_matrix = _sparse_rows(self.population, self.n_unknowns, self.n_unknowns)
+        self._population_magnitude = abs(self._population_matrix)
 
     def _equations(self, published: np.ndarray) -> list[dict[int, float]]:
         """Structural equations plus one ``Y_i = p_i · population_i`` per published row."""
@@ -255,9 +258,7 @@ class LinkedSystem:
         substituted[:self.size] = published & np.isfinite(self.estimate)
         scale = np.zeros(self.n_unknowns)
         scale[:self.size] = np.where(substituted[:self.size], self.estimate, 0.0)
-        population = sparse.vstack([self._population_matrix,
-                                    sparse.csr_matrix((self.n_unknowns - self.size, self.n_unknowns))])
-        substitution = (sparse.diags(scale) @ population).tocsr()
+        substitution = (sparse.diags(scale) @ self._population_matrix).tocsr()
         kept = sparse.diags(np.where(substituted, 0.0, free)).tocsr()
         expansion = sparse.diags(free).tocsr()
         for _ in range(4):
@@ -288,7 +289,7 @@ class LinkedSystem:
         system.eliminate_zeros()
         # The unknowns each asked row's answer depends on: its count and its population's terms
         # (in absolute values, so that terms cancelling out, as N − 1·N, still count).
-        population_terms = (abs(self._population_matrix) @ abs(expansion)).tocsr()
+        population_terms = (self._population_magnitude @ abs(expansion)).tocsr()
         needed = {int(i): [int(i), *population_terms.indices[
             population_terms.indptr[i]:population_terms.indptr[i + 1]].tolist()] for i in asked}
         determined = self.known_sizes.copy()
@@ -360,12 +361,15 @@ def kernel_basis(matrix: np.ndarray) -> np.ndarray:
     return vt[rank:].T
 
 
-def _sparse_rows(rows: Sequence[Mapping[int, float]], n_columns: int) -> sparse.csr_matrix:
-    """Equations ``{unknown: coefficient}`` as the rows of a sparse matrix."""
+def _sparse_rows(rows: Sequence[Mapping[int, float]], n_columns: int,
+                 n_rows: int | None = None) -> sparse.csr_matrix:
+    """Equations ``{unknown: coefficient}`` as the rows of a sparse matrix (``n_rows`` pads it
+    with empty rows)."""
     row_index = [r for r, row in enumerate(rows) for _ in row]
     columns = [u for row in rows for u in row]
     values = [v for row in rows for v in row.values()]
-    return sparse.csr_matrix((values, (row_index, columns)), shape=(len(rows), n_columns))
+    return sparse.csr_matrix((values, (row_index, columns)),
+                             shape=(len(rows) if n_rows is None else n_rows, n_columns))
 
 
 def _blocks(system: sparse.csr_matrix,
@@ -394,7 +398,7 @@ def _blocks(system: sparse.csr_matrix,
     if wanted is None:
         labels = np.unique(column_label)
     else:
-        positions = [column_of[u] for u in wanted if u < len(column_of) and column_of[u] >= 0]
+        positions = [column_of[u] for u in wanted if column_of[u] >= 0]
         labels = np.unique(column_label[positions])
     blocks = []
     for component in labels:

@@ -307,8 +307,8 @@ def protect_confidential_cells(system: LinkedSystem, published: np.ndarray, conf
 def _protect(system: LinkedSystem, published: np.ndarray, confidential: np.ndarray,
              costs: Sequence[tuple[int, float]], max_trials: int, added: dict[int, int]) -> dict[int, int]:
     for _ in range(4 * system.size + 1):
-        leaking = np.flatnonzero(system.recoverable(published, targets=np.flatnonzero(confidential))
-                                 & confidential)
+        # Only confidential cells are asked about: every other row reads False.
+        leaking = np.flatnonzero(system.recoverable(published, targets=np.flatnonzero(confidential)))
         if len(leaking) == 0:
             return added
         target = int(leaking[0])

@@ -93,8 +93,7 @@ def linked_recoverable_cells(table: pd.DataFrame, dimensions: Sequence[str], lin
             part = estimated.iloc[rows].reset_index(drop=True)
             system = LinkedSystem(part, dimensions, links, hierarchies, policy.indicator_column,
                                   public_size=policy.public_size)
-            recovered = system.recoverable(published[rows],
-                                           targets=np.flatnonzero(confidential[rows])) & confidential[rows]
+            recovered = system.recoverable(published[rows], targets=np.flatnonzero(confidential[rows]))
             if recovered.any():
                 hits.append(part[recovered])
     if not hits:
