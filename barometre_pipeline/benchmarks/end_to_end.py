@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -194,17 +195,27 @@ def read_inputs_child(data_dir: Path, report: Path) -> None:
                                   "peak_bytes": RssSampler.current_bytes("VmHWM")}))
 
 
-def measure_baseline(data_dir: Path, work: Path) -> dict[str, float]:
-    """Wall time and peak RSS of :func:`read_inputs_child` in its own process."""
-    report = work / "baseline.json"
+def run_child(role: str, data_dir: Path, report: Path, failure: str, *, env: dict[str, str] | None = None,
+              log: Path | None = None) -> tuple[float, resource.struct_rusage, dict]:
+    """This script again in a child process (``--child`` or ``--read-inputs``): its wall time, its
+    resource usage and the JSON report it wrote. ``failure`` names what failed, if it does."""
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "barometre_pipeline.benchmarks.end_to_end",
-                              "--read-inputs", str(data_dir), str(report)])
-    _, status, _ = os.wait4(child.pid, 0)
+    with open(log, "wb") if log else open(os.devnull, "wb") as stderr:
+        child = subprocess.Popen([sys.executable, "-m", "barometre_pipeline.benchmarks.end_to_end",
+                                  role, str(data_dir), str(report)], env=env,
+                                 stdout=subprocess.DEVNULL if log else None,
+                                 stderr=stderr if log else None)
+        _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - started
     if status != 0 or not report.exists():
-        raise SystemExit(f"baseline read failed (status {status})")
-    figures = json.loads(report.read_text())
+        raise SystemExit(f"{failure} (status {status})" + (f"; see {log}" if log else ""))
+    return wall, usage, json.loads(report.read_text())
+
+
+def measure_baseline(data_dir: Path, work: Path) -> dict[str, float]:
+    """Wall time and peak RSS of :func:`read_inputs_child` in its own process."""
+    wall, _, figures = run_child("--read-inputs", data_dir, work / "baseline.json",
+                                 "baseline read failed")
     return {"wall": wall, "peak_gib": figures["peak_bytes"] / 1024**3, "rows": figures["rows"]}
 
 
@@ -224,16 +235,8 @@ def measure(data_dir: Path, work: Path) -> dict[str, object]:
     for folder in ("warehouse", "exports", "restricted", "dagster_home"):
         shutil.rmtree(work / folder, ignore_errors=True)
     (work / "dagster_home").mkdir(parents=True)
-    report = work / "steps.json"
-    started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "barometre_pipeline.benchmarks.end_to_end",
-                              "--child", str(data_dir), str(report)], env=env,
-                             stdout=subprocess.DEVNULL, stderr=open(work / "run.log", "wb"))
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - started
-    if status != 0 or not report.exists():
-        raise SystemExit(f"pipeline run failed (status {status}); see {work / 'run.log'}")
-    steps = json.loads(report.read_text())
+    wall, usage, steps = run_child("--child", data_dir, work / "steps.json", "pipeline run failed",
+                                   env=env, log=work / "run.log")
     by_stage: dict[str, float] = defaultdict(float)
     peak_by_stage: dict[str, float] = defaultdict(float)
     for key, step in steps["steps"].items():
