@@ -2,6 +2,7 @@
 
     barometre materialize        # run what changed since the last run (stale assets only)
     barometre materialize --all  # run every asset
+    barometre materialize --select 'key:raw/pilot+' --wave 'CA-QC|2026'   # one pilot wave
     barometre dev [-p 3000] [-h 127.0.0.1]   # the Dagster UI and daemon (`dg dev`)
     barometre check              # validate manifests, codebook, catalogue and source files
     barometre home               # create $DAGSTER_HOME with the instance settings, print it
@@ -79,19 +80,29 @@ def preflight(out=None) -> int:
     return 0
 
 
-def materialize(run_all: bool = False, select: str | None = None, out=None) -> int:
+def materialize(run_all: bool = False, select: str | None = None, out=None,
+                waves: list[str] | None = None) -> int:
     """Observe the inputs, run the stale assets (or all, or a selection) in this process, print
-    one line per asset and a summary. Returns 0 on success, 1 if a step failed."""
+    one line per asset and a summary. Returns 0 on success, 1 if a step failed. Pilot assets run
+    on their stale territory × wave partitions, or on ``waves`` (every wave with --all/--select
+    when none is given), all in one run."""
     out = out or sys.stderr
     started = time.monotonic()
     import dagster as dg
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
 
     from barometre_pipeline.definitions import build_definitions
     from barometre_pipeline.defs.incremental import (
+        Selection,
         observe_inputs,
-        stale_assets,
+        stale_selection,
         with_multi_asset_siblings,
     )
+    from barometre_pipeline.defs.jobs import run_tags
+    from barometre_pipeline.defs.partitions import pilot_partitions
     from barometre_pipeline.defs.run_summary import progress_logger, summarise
     from barometre_pipeline.settings import load_settings
     from barometre_pipeline.sources.manifest import load_manifests
@@ -99,30 +110,47 @@ def materialize(run_all: bool = False, select: str | None = None, out=None) -> i
     settings = load_settings()
     defs = build_definitions()
     graph = defs.resolve_asset_graph()
+    manifests = load_manifests(settings.data_dir)
+    partitions = pilot_partitions(manifests)
+    unknown = sorted(set(waves or []) - set(partitions.all_keys() if partitions else []))
+    if unknown:
+        declared = ", ".join(partitions.all_keys()) if partitions else "none"
+        print(f"barometre: no pilot wave {', '.join(unknown)} (declared territory|wave: "
+              f"{declared})", file=out)
+        return 2
     with dg.DagsterInstance.get() as instance:
-        changed = observe_inputs(instance, load_manifests(settings.data_dir), settings)
+        changed = observe_inputs(instance, manifests, settings)
         if changed:
             print(f"barometre: {len(changed)} input(s) changed: "
-                  + ", ".join(sorted(k.to_user_string() for k in changed)), file=out)
+                  + ", ".join(sorted(k.to_user_string() + (f" [{p}]" if p else "")
+                                     for k, p in changed)), file=out)
         if select:
-            keys = sorted(dg.AssetSelection.from_string(select).resolve(graph)
-                          & set(graph.materializable_asset_keys))
+            selection = Selection(sorted(dg.AssetSelection.from_string(select).resolve(graph)
+                                         & set(graph.materializable_asset_keys)), waves or [])
         elif run_all:
-            keys = sorted(graph.materializable_asset_keys)
+            selection = Selection(sorted(graph.materializable_asset_keys), waves or [])
         else:
-            keys = stale_assets(graph, instance)
-        keys = with_multi_asset_siblings(graph, keys)
+            selection = stale_selection(graph, instance)
+            if waves:
+                # Only the stale waves asked for; without one, no pilot asset is left to run.
+                kept = sorted(set(selection.partitions) & set(waves))
+                selection = Selection([k for k in selection.keys
+                                       if kept or not graph.get(k).partitions_def], kept)
+        keys = with_multi_asset_siblings(graph, selection.keys)
+        tags = run_tags(graph, Selection(keys, selection.partitions), partitions)
         if not keys:
             print("barometre: everything is up to date (no input, code or configuration changed "
                   f"since the last run); nothing to run ({time.monotonic() - started:.1f} s)",
                   file=out)
             return 0
-        print(f"barometre: running {len(keys)} asset(s)", file=out)
+        on_waves = (f" (pilot waves {tags[ASSET_PARTITION_RANGE_START_TAG]} to "
+                    f"{tags[ASSET_PARTITION_RANGE_END_TAG]})" if tags else "")
+        print(f"barometre: running {len(keys)} asset(s){on_waves}", file=out)
         job = defs.resolve_job_def("nightly_refresh").with_logger_defs(
             {"progress": progress_logger})
         result = job.execute_in_process(
             instance=instance, asset_selection=keys, raise_on_error=False,
-            run_config={"loggers": {"progress": {}}},
+            run_config={"loggers": {"progress": {}}}, tags=tags,
         )
     summary = summarise(result.all_events)
     print(f"barometre: run {result.run_id} {'succeeded' if result.success else 'FAILED'} in "
@@ -210,6 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--select", default=None,
                      help="Dagster asset selection to run regardless of staleness, "
                      "e.g. 'key:raw/public_fr_depp+'")
+    run.add_argument("--wave", action="append", default=None, metavar="TERRITORY|WAVE",
+                     help="run the pilot assets on this territory × wave partition only, e.g. "
+                     "'CA-QC|2026' (repeatable; the run covers the range between the first and "
+                     "last given)")
     # -h is the UI's host, as in `dg dev`; --help still prints the help.
     dev = sub.add_parser("dev", help="start the Dagster UI and daemon (dg dev)", add_help=False)
     dev.add_argument("--help", action="help", help="show this help message and exit")
@@ -231,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "dev":
         env = {**os.environ, "VIRTUAL_ENV": str(Path(sys.executable).parent.parent)}
         return run_until_signalled(dev_command(args.port, args.host), env)
-    return materialize(run_all=args.all, select=args.select)
+    return materialize(run_all=args.all, select=args.select, waves=args.wave)
 
 
 if __name__ == "__main__":

@@ -136,11 +136,14 @@ def run_pipeline_child(data_dir: Path, report: Path) -> None:
     import dagster as dg
 
     from barometre_pipeline.definitions import build_definitions
+    from barometre_pipeline.defs.partitions import every_wave_tags
+    from barometre_pipeline.sources.manifest import load_manifests
 
     job = build_definitions().resolve_job_def("nightly_refresh")
+    tags = every_wave_tags(load_manifests(data_dir))
     loaded = time.perf_counter()
     with dg.DagsterInstance.ephemeral() as instance, RssSampler() as sampler:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags)
         records = instance.all_logs(result.run_id)
     finished = time.perf_counter()
     starts: dict[str, float] = {}

@@ -21,8 +21,10 @@ from barometre_pipeline.defs.keys import (
     REFERENCE,
     raw_status_key,
     row_counts_key,
+    source_table,
     staging_key,
     table_of,
+    unique_keys,
 )
 from barometre_pipeline.defs.resources import WAREHOUSE_POOL, BarometrePaths
 from barometre_pipeline.defs.sources import staged_row_count, weighted_deps, weighted_relation
@@ -173,9 +175,10 @@ def build_effects_assets(manifests: list[Manifest]) -> list[dg.AssetsDefinition]
 
     @dg.asset(
         key=CONSOLIDATED_EFFECTS,
-        deps=[CONSOLIDATED_INDICATORS, *[k for m in pilots for k in weighted_deps(m)],
-              *[staging_key(m) for m in literature], *[row_counts_key(m) for m in pilots],
-              *[raw_status_key(m) for m in used]],
+        deps=unique_keys([CONSOLIDATED_INDICATORS, *[k for m in pilots for k in weighted_deps(m)],
+                          *[staging_key(m) for m in literature],
+                          *[row_counts_key(m) for m in pilots],
+                          *[raw_status_key(m) for m in used]]),
         group_name="consolidated",
         pool=WAREHOUSE_POOL,
         kinds={"duckdb"},
@@ -202,7 +205,7 @@ def build_effects_assets(manifests: list[Manifest]) -> list[dg.AssetsDefinition]
             provenance = {m.id: source_provenance(con, m, context.run.run_id, version)
                           for m in used}
             indicators = read_table(con, table_of(CONSOLIDATED_INDICATORS))
-            staged_literature = [read_table(con, table_of(staging_key(m))) for m in literature]
+            staged_literature = [read_table(con, source_table(staging_key(m), m)) for m in literature]
         parts.append(wave_differences(indicators))
         parts += [literature_effects(staged) for staged in staged_literature if len(staged)]
         effects = link_counterparts(conform_effects(pd.concat(
@@ -231,7 +234,8 @@ def build_restricted_assets(manifests: list[Manifest]) -> list[dg.AssetsDefiniti
 
     @dg.asset(
         key=dg.AssetKey(["restricted", "school_funnel"]),
-        deps=[*[k for m in pilots for k in weighted_deps(m)], *[row_counts_key(m) for m in pilots]],
+        deps=unique_keys([*[k for m in pilots for k in weighted_deps(m)],
+                          *[row_counts_key(m) for m in pilots]]),
         group_name="restricted",
         pool=WAREHOUSE_POOL,
         kinds={"parquet", "html"},

@@ -16,8 +16,10 @@ from barometre_pipeline.defs.keys import (
     indicators_key,
     raw_status_key,
     row_counts_key,
+    source_table,
     staging_key,
     table_of,
+    unique_keys,
 )
 from barometre_pipeline.defs.resources import WAREHOUSE_POOL, BarometrePaths
 from barometre_pipeline.defs.sources import NOT_UPDATED, source_status
@@ -72,8 +74,9 @@ def _with_flag(table: pd.DataFrame, flag: str) -> pd.DataFrame:
 
 
 def build_consolidated_assets(manifests: list[Manifest]) -> list[dg.AssetsDefinition]:
-    estimates = [indicators_key(m) if m.kind == "microdata" else staging_key(m) for m in manifests]
-    statuses = [raw_status_key(m) for m in manifests]
+    estimates = unique_keys(indicators_key(m) if m.kind == "microdata" else staging_key(m)
+                            for m in manifests)
+    statuses = unique_keys(raw_status_key(m) for m in manifests)
 
     @dg.asset(
         key=CONSOLIDATED_INDICATORS,
@@ -105,11 +108,11 @@ def build_consolidated_assets(manifests: list[Manifest]) -> list[dg.AssetsDefini
             for manifest in manifests:
                 info = _source_info(con, manifest, context.run.run_id, version)
                 if manifest.kind == "microdata":
-                    found = read_table(con, table_of(indicators_key(manifest)))
+                    found = read_table(con, source_table(indicators_key(manifest), manifest))
                     if "indicator_code" in found:
                         parts.append(publish_microdata_rows(found, catalogue, codebook, info))
                 else:
-                    staged = read_table(con, table_of(staging_key(manifest)))
+                    staged = read_table(con, source_table(staging_key(manifest), manifest))
                     if "indicator_code" in staged:
                         part = published_figure_rows(staged, info)
                         if NOT_UPDATED_FLAG in info.quality_flags:
@@ -129,7 +132,7 @@ def build_consolidated_assets(manifests: list[Manifest]) -> list[dg.AssetsDefini
 
     @dg.asset(
         key=CONSOLIDATED_SOURCES,
-        deps=[*statuses, *[row_counts_key(m) for m in manifests]],
+        deps=[*statuses, *unique_keys(row_counts_key(m) for m in manifests)],
         group_name="consolidated",
         pool=WAREHOUSE_POOL,
         kinds={"duckdb"},
@@ -144,7 +147,7 @@ def build_consolidated_assets(manifests: list[Manifest]) -> list[dg.AssetsDefini
             for manifest in manifests:
                 p = manifest.provenance
                 status = source_status(con, manifest)
-                counts = read_table(con, table_of(row_counts_key(manifest)))
+                counts = read_table(con, source_table(row_counts_key(manifest), manifest))
                 count = counts.iloc[0] if len(counts) else None
                 not_updated = status.get("update_status") == NOT_UPDATED
                 rows.append({

@@ -14,13 +14,16 @@ import hashlib
 import dagster as dg
 
 from barometre_pipeline.defs.incremental import (
+    Selection,
     changed_inputs,
     downstream_of,
+    observation,
     observe_inputs,
-    stale_assets,
+    stale_selection,
     with_multi_asset_siblings,
 )
-from barometre_pipeline.defs.observations import current_data_versions
+from barometre_pipeline.defs.observations import ObservedInput, current_data_versions
+from barometre_pipeline.defs.partitions import PilotPartitions, pilot_partitions
 from barometre_pipeline.settings import load_settings
 from barometre_pipeline.sources.manifest import Manifest
 
@@ -32,13 +35,34 @@ nightly_refresh = dg.define_asset_job(
 )
 
 
-def _run_key(changed: dict[dg.AssetKey, str]) -> str:
+def _run_key(changed: dict[ObservedInput, str]) -> str:
     """One run per distinct set of new input versions (a sensor tick repeating itself is a no-op)."""
-    text = "|".join(sorted(f"{k.to_user_string()}={v}" for k, v in changed.items()))
+    text = "|".join(sorted(f"{k.to_user_string()}[{p or ''}]={v}" for (k, p), v in changed.items()))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def run_tags(graph, selection: Selection, partitions: PilotPartitions | None) -> dict[str, str]:
+    """The partition range of a run that materialises pilot partitions (none otherwise)."""
+    if partitions is None or not any(graph.get(k).partitions_def for k in selection.keys):
+        return {}
+    return partitions.run_tags(selection.partitions or None)
+
+
+def changed_selection(graph, changed: dict[ObservedInput, str]) -> Selection:
+    """The assets downstream of changed inputs; the pilot partitions among them are the changed
+    waves, or every wave when a shared input (codebook, catalogue, reference) changed."""
+    keys = downstream_of(graph, {key for key, _ in changed})
+    waves = {partition for _, partition in changed if partition is not None}
+    shared = [key for key, partition in changed if partition is None]
+    if shared and any(graph.get(k).partitions_def for k in downstream_of(graph, shared)):
+        waves = set(next(graph.get(k).partitions_def for k in keys
+                         if graph.get(k).partitions_def).get_partition_keys())
+    return Selection(keys, sorted(waves))
+
+
 def build_automation(manifests: list[Manifest]) -> tuple[dg.ScheduleDefinition, dg.SensorDefinition]:
+    partitions = pilot_partitions(manifests)
+
     @dg.schedule(
         name="nightly_refresh_0200_paris",
         job=nightly_refresh,
@@ -51,10 +75,11 @@ def build_automation(manifests: list[Manifest]) -> tuple[dg.ScheduleDefinition, 
     def nightly_refresh_schedule(context: dg.ScheduleEvaluationContext):
         observe_inputs(context.instance, manifests, load_settings())
         graph = context.repository_def.asset_graph
-        keys = stale_assets(graph, context.instance)
-        if not keys:
+        selection = stale_selection(graph, context.instance)
+        if not selection:
             return dg.SkipReason("no input, code or configuration changed since the last run")
-        return dg.RunRequest(asset_selection=with_multi_asset_siblings(graph, keys))
+        return dg.RunRequest(asset_selection=with_multi_asset_siblings(graph, selection.keys),
+                             tags=run_tags(graph, selection, partitions))
 
     @dg.sensor(
         name="raw_files_changed",
@@ -69,14 +94,14 @@ def build_automation(manifests: list[Manifest]) -> tuple[dg.ScheduleDefinition, 
         if not changed:
             return dg.SkipReason("no file changed")
         graph = context.repository_def.asset_graph
-        observations = [dg.AssetObservation(asset_key=key, tags={"dagster/data_version": version},
-                                            metadata={"content_sha256": version})
-                        for key, version in changed.items()]
+        selection = changed_selection(graph, changed)
         return dg.SensorResult(
-            asset_events=observations,
+            asset_events=[observation(key, partition, version)
+                          for (key, partition), version in changed.items()],
             run_requests=[dg.RunRequest(
                 run_key=_run_key(changed),
-                asset_selection=with_multi_asset_siblings(graph, downstream_of(graph, changed)))],
+                asset_selection=with_multi_asset_siblings(graph, selection.keys),
+                tags=run_tags(graph, selection, partitions))],
         )
 
     return nightly_refresh_schedule, raw_files_changed

@@ -122,21 +122,28 @@ class RunSummary:
 def summarise(events: Iterable) -> RunSummary:
     """Summary of a run from its Dagster events (``ExecuteInProcessResult.all_events``)."""
     summary = RunSummary()
+    seen: set[str] = set()
     for event in events:
         kind = event.event_type_value
         if kind == "ASSET_MATERIALIZATION":
             materialization = event.event_specific_data.materialization
             key = materialization.asset_key.to_user_string()
-            metadata = {k: _plain(v) for k, v in materialization.metadata.items()}
             summary.assets_materialised += 1
             summary.materialised_keys.append(key)
-            if key.startswith("staging/"):
-                summary.rows_input += int(metadata.get("input_rows", 0))
-                summary.rows_staged += int(metadata.get("staged_rows", 0))
-                summary.rows_rejected += int(metadata.get("rejected_rows", 0))
-            if key.startswith("raw/status/") and metadata.get("readable") is False:
-                summary.sources_not_updated.append(
-                    f"{key.removeprefix('raw/status/')}: {metadata.get('error', '')}")
+            if key in seen:
+                # A step that ran several pilot waves records one materialisation per wave,
+                # each with the metadata of all of them: count it once.
+                continue
+            seen.add(key)
+            metadata = {k: _plain(v) for k, v in materialization.metadata.items()}
+            by_source = metadata.get("waves") or {key.split("/")[-1]: metadata}
+            for source_id, values in by_source.items():
+                if key.startswith("staging/"):
+                    summary.rows_input += int(values.get("input_rows", 0))
+                    summary.rows_staged += int(values.get("staged_rows", 0))
+                    summary.rows_rejected += int(values.get("rejected_rows", 0))
+                if key.startswith("raw/status/") and values.get("readable") is False:
+                    summary.sources_not_updated.append(f"{source_id}: {values.get('error', '')}")
             if key == "exports/indicators_parquet":
                 summary.cells_published = int(metadata.get("published_cells", 0))
                 summary.cells_withheld = int(metadata.get("withheld_cells", 0))

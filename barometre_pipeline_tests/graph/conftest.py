@@ -83,6 +83,19 @@ def materialised_keys(run_id: str) -> list[str]:
         return sorted({r.event_log_entry.dagster_event.asset_key.to_user_string() for r in records})
 
 
+def materialised_partitions(run_id: str) -> dict[str, set[str]]:
+    """Partitioned assets of a run -> the territory × wave partitions it materialised."""
+    with dg.DagsterInstance.get() as instance:
+        records = instance.get_records_for_run(
+            run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
+        found: dict[str, set[str]] = {}
+        for record in records:
+            event = record.event_log_entry.dagster_event
+            if event.partition:
+                found.setdefault(event.asset_key.to_user_string(), set()).add(event.partition)
+        return found
+
+
 def latest_run_id() -> str | None:
     with dg.DagsterInstance.get() as instance:
         runs = instance.get_runs(limit=1)
@@ -99,6 +112,7 @@ class IncrementalRuns:
     workspace: Workspace
     first_status: int
     first_keys: list[str]
+    first_partitions: dict[str, set[str]]
     second_status: int
     runs_before_second: int
     runs_after_second: int
@@ -110,6 +124,8 @@ class IncrementalRuns:
     stale_by_resolver: list[str]
     resolver_with_downstream: list[str]
     fourth_status: int
+    fourth_keys: list[str]
+    fourth_partitions: dict[str, set[str]]
 
 
 def stale_selections(workspace: Workspace) -> tuple[list[str], list[str], list[str]]:
@@ -144,6 +160,7 @@ def incremental_runs(tmp_path_factory) -> IncrementalRuns:
         patch.setenv("BAROMETRE_SQL_TRACE", str(workspace.trace))
         first = workspace.materialize()
         first_keys = materialised_keys(latest_run_id())
+        first_partitions = materialised_partitions(latest_run_id())
         patch.delenv("BAROMETRE_SQL_TRACE")
 
         before = export_snapshot(workspace.export_dir)
@@ -168,7 +185,10 @@ def incremental_runs(tmp_path_factory) -> IncrementalRuns:
 
         resave_as_cp1252_commas(workspace.data_dir / BROKEN_FILE)
         fourth = workspace.materialize()
-        return IncrementalRuns(workspace, first, first_keys, second, runs_before, runs_after,
-                               before, after, third, third_keys, fast, resolver, closure, fourth)
+        fourth_keys = materialised_keys(latest_run_id())
+        fourth_partitions = materialised_partitions(latest_run_id())
+        return IncrementalRuns(workspace, first, first_keys, first_partitions, second,
+                               runs_before, runs_after, before, after, third, third_keys, fast,
+                               resolver, closure, fourth, fourth_keys, fourth_partitions)
     finally:
         patch.undo()

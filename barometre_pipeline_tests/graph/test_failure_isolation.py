@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from barometre_pipeline_tests.graph.conftest import latest_run_id, make_workspace
+from barometre_pipeline_tests.waves import failed_waves, wave_metadata
 
 BROKEN = "pilot_orleans_tours_2025"
 BROKEN_FILE = "raw/pilot/orleans_tours/2025/export_questionnaire_2025.csv"
@@ -57,13 +58,15 @@ def broken_run(tmp_path_factory):
 
 def test_the_broken_export_fails_its_source_naming_file_encoding_and_delimiter(broken_run):
     _, _, checks, _ = broken_run
-    readable = checks[(f"raw/status/{BROKEN}", "readable")]
-    assert not readable.passed
-    error = readable.metadata["error"].value
+    # The pilot waves are partitions of `raw/status/pilot`: one evaluation for the run's waves.
+    readable = checks[("raw/status/pilot", "readable")]
+    assert not readable.passed and not readable.blocking
+    assert failed_waves(readable) == {BROKEN}
+    error = wave_metadata(readable, BROKEN)["error"]
     assert BROKEN_FILE in error
     assert "cp1252" in error and "comma" in error and "','" in error
     assert "/tmp/" not in error and "/work/" not in error, "a local path in a published message"
-    assert all(checks[(f"raw/status/{s}", "readable")].passed for s in OTHERS)
+    assert all(wave_metadata(readable, s)["error"] == "" for s in OTHERS)
 
 
 def test_the_run_completes_and_every_other_step_succeeds(broken_run):

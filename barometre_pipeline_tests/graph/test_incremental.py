@@ -19,12 +19,23 @@ def _source_of(key: str) -> str | None:
     return None
 
 
+# The pilot waves shipped in data/sources: territory × wave partitions of the pilot family.
+PILOT_WAVES = {"CA-QC|2025", "CA-QC|2026", "FR-OT|2025", "FR-OT|2026"}
+PILOT_FAMILY = ["raw/pilot", "raw/status/pilot", "raw/files/pilot", "quarantine/read_rejects/pilot",
+                "staging/pilot", "quarantine/rejects/pilot", "quarantine/row_counts/pilot",
+                "weighting/pilot", "indicators/pilot"]
+
+
 def test_the_first_run_materialises_everything(incremental_runs):
     assert incremental_runs.first_status == 0
     keys = incremental_runs.first_keys
     assert "exports/indicators_parquet" in keys and "consolidated/effects" in keys
     assert f"quarantine/rejects/{CHANGED_SOURCE}" in keys
-    assert len({_source_of(k) for k in keys if _source_of(k)}) == 21
+    # 17 public and scientific sources with assets of their own, and the pilot family...
+    sources = {_source_of(k) for k in keys if _source_of(k)}
+    assert len(sources) == 18 and "pilot" in sources
+    # ...materialised on every wave, in the same run.
+    assert incremental_runs.first_partitions == {key: PILOT_WAVES for key in PILOT_FAMILY}
 
 
 def test_a_run_with_nothing_changed_launches_no_run(incremental_runs):
@@ -55,6 +66,15 @@ def test_one_changed_public_file_reruns_its_lineage_and_the_shared_assets_only(i
     # The restricted funnel reads the pilots only: a public figure does not touch it.
     assert "restricted/school_funnel" not in keys
     assert len(keys) < len(incremental_runs.first_keys) / 2
+
+
+def test_one_changed_pilot_export_reruns_its_wave_partition_only(incremental_runs):
+    # The fourth run follows the re-encoding of the FR-OT 2025 export (test_failure_isolation).
+    assert incremental_runs.fourth_status == 0
+    assert incremental_runs.fourth_partitions == {key: {"FR-OT|2025"} for key in PILOT_FAMILY}
+    keys = incremental_runs.fourth_keys
+    assert not [k for k in keys if _source_of(k) not in (None, "pilot")]
+    assert "consolidated/indicators" in keys and "restricted/school_funnel" in keys
 
 
 def test_the_batch_staleness_rule_agrees_with_dagsters_resolver(incremental_runs):

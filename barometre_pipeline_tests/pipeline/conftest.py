@@ -56,11 +56,15 @@ def run_pipeline(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> PipelineRun
     monkeypatch.setenv("BAROMETRE_MODE", "dev")
     monkeypatch.delenv("BAROMETRE_PSEUDONYM_KEY", raising=False)
     from barometre_pipeline.definitions import build_definitions
+    from barometre_pipeline.defs.partitions import every_wave_tags
+    from barometre_pipeline.sources.manifest import load_manifests
 
     defs = build_definitions()
     job = defs.resolve_job_def("nightly_refresh")
     with dg.DagsterInstance.ephemeral() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        # Every pilot territory × wave partition in the one run, as the nightly job does.
+        result = job.execute_in_process(instance=instance, raise_on_error=False,
+                                        tags=every_wave_tags(load_manifests(data_dir)))
     return PipelineRun(data_dir, export_dir, warehouse, result)
 
 

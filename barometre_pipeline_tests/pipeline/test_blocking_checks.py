@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from barometre_pipeline_tests.pipeline.conftest import PipelineRun, copy_data, run_pipeline
+from barometre_pipeline_tests.waves import failed_waves, wave_metadata
 
 SHIFTED = "pilot_orleans_tours_2025"
 ZEROED = "pilot_orleans_tours_2026"
@@ -111,23 +112,28 @@ def test_the_good_run_publishes_and_passes_every_check(runs):
 
 
 def test_shifted_frequency_answers_fail_the_plausibility_check(runs):
-    evaluation = _evaluation(runs.bad, f"staging/{SHIFTED}", "gx_plausibility")
+    # The pilot waves are partitions of `staging/pilot`: one evaluation for the run's waves.
+    evaluation = _evaluation(runs.bad, "staging/pilot", "gx_plausibility")
     assert not evaluation.passed and evaluation.blocking
-    assert evaluation.metadata["failed_expectations"].value >= 1
-    results = evaluation.metadata["results"].value
-    failed = [r for r in results if not r["success"]]
+    assert SHIFTED in failed_waves(evaluation)
+    shifted = wave_metadata(evaluation, SHIFTED)
+    assert shifted["failed_expectations"] >= 1
+    failed = [r for r in shifted["results"] if not r["success"]]
     # The failure case names the observed prevalence, far above the 65 % ceiling.
     prevalence = [r for r in failed if r["kwargs"].get("column") == "cv_any"]
     assert len(prevalence) == 1, failed
     assert prevalence[0]["observed_value"] > 0.95
+    # The Québec waves, not broken, passed it in the same evaluation.
+    assert wave_metadata(evaluation, "pilot_quebec_2025")["failed_expectations"] == 0
     # The unbroken wave of the previous run passed the same check.
-    assert _evaluation(runs.good, f"staging/{SHIFTED}", "gx_plausibility").passed
+    assert _evaluation(runs.good, "staging/pilot", "gx_plausibility").passed
 
 
 def test_zeroed_weights_fail_the_row_conservation_check(runs):
-    evaluation = _evaluation(runs.bad, f"staging/{ZEROED}", "rows_conserved")
+    evaluation = _evaluation(runs.bad, "staging/pilot", "rows_conserved")
     assert not evaluation.passed and evaluation.blocking
-    metadata = {k: v.value for k, v in evaluation.metadata.items()}
+    assert failed_waves(evaluation) == {ZEROED}
+    metadata = wave_metadata(evaluation, ZEROED)
     assert metadata["input_rows"] > 1000
     assert metadata["staged_rows"] == 0
     assert metadata["rejected_rows"] == metadata["input_rows"]
@@ -145,10 +151,13 @@ def test_a_failed_blocking_check_stops_every_export(runs):
     assert _exports(runs.bad) <= FIGURELESS_EXPORTS
     assert "exports/indicators_parquet" not in materialized
     assert "consolidated/indicators" not in materialized
-    assert f"weighting/{SHIFTED}" not in materialized
-    assert f"weighting/{ZEROED}" not in materialized
-    # Sources that were not broken were still read and staged.
-    assert {"staging/pilot_quebec_2025", "staging/public_fr_depp"} <= materialized
+    # The waves ran in one step: a failed wave stops the family's weighting for the run.
+    assert "weighting/pilot" not in materialized
+    # Sources that were not broken were still read and staged (the Québec waves too).
+    assert {"staging/pilot", "staging/public_fr_depp"} <= materialized
+    staged = next(e for e in runs.bad.result.get_asset_materialization_events()
+                  if e.asset_key.to_user_string() == "staging/pilot")
+    assert wave_metadata(staged.materialization, "pilot_quebec_2025")["staged_rows"] > 1000
 
 
 def test_the_previous_exports_are_untouched(runs):

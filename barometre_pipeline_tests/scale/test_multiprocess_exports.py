@@ -14,7 +14,9 @@ import dagster as dg
 import pytest
 from dagster._core.execution.api import execute_run
 
-from barometre_pipeline.settings import PROJECT_ROOT
+from barometre_pipeline.defs.partitions import every_wave_tags
+from barometre_pipeline.settings import PROJECT_ROOT, load_settings
+from barometre_pipeline.sources.manifest import load_manifests
 from barometre_pipeline_tests.scale.nightly_job import nightly_refresh_job
 from barometre_pipeline_tests.scale.published import all_published
 
@@ -31,8 +33,9 @@ def _run(executor: str, root: Path, run_id: str, monkeypatch: pytest.MonkeyPatch
     job = nightly_refresh_job()
     assert job.executor_def.name == executor
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        run = instance.create_run_for_job(job, run_id=run_id,
-                                          job_code_origin=recon.get_python_origin())
+        run = instance.create_run_for_job(
+            job, run_id=run_id, job_code_origin=recon.get_python_origin(),
+            tags=every_wave_tags(load_manifests(load_settings().data_dir)))
         result = execute_run(recon, run, instance)
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
         assert result.success, f"{executor} run failed at {failed}"

@@ -21,8 +21,12 @@ RUN_ID = "5ca1e000-0000-4000-8000-000000050000"
 def _run(monkeypatch, engine: str) -> dg.ExecuteInProcessResult:
     monkeypatch.setenv(ENGINE_VARIABLE, engine)
     from barometre_pipeline.definitions import build_definitions
+    from barometre_pipeline.defs.partitions import every_wave_tags
+    from barometre_pipeline.settings import load_settings
+    from barometre_pipeline.sources.manifest import load_manifests
 
     defs = build_definitions()
+    tags = every_wave_tags(load_manifests(load_settings().data_dir))
     job = defs.resolve_job_def("nightly_refresh")
     # Everything the staging feeds, up to every export; the analytical report (group `report`,
     # rendered from these exports) is left out: its pages are tested by its own suite.
@@ -30,7 +34,7 @@ def _run(monkeypatch, engine: str) -> dg.ExecuteInProcessResult:
         defs.resolve_asset_graph())
     with dg.DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(instance=instance, raise_on_error=False, run_id=RUN_ID,
-                                        asset_selection=list(selection))
+                                        asset_selection=list(selection), tags=tags)
     failed = [e.step_key for e in result.all_events if e.is_step_failure]
     assert result.success, f"{engine} staging: steps failed {failed}"
     return result
