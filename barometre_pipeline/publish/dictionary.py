@@ -117,8 +117,10 @@ def build_data_dictionary(
         "reliability": {code: {"fr": fr, "en": en} for code, (fr, en) in RELIABILITY_CODES.items()},
         # Every reason code the publication rules write, in the readers' words (N: the threshold
         # written in the code, as configured in data/indicators.yaml).
-        "suppression_reason": {code: {"fr": fr.format(t="N"), "en": en.format(t="N")}
-                               for code, (fr, en) in SUPPRESSION_REASONS.items()},
+        # The short words are what charts and the report show for a withheld cell.
+        "suppression_reason": {code: {"fr": reason.fr.format(t="N"), "en": reason.en.format(t="N"),
+                                      "fr_short": reason.fr_short, "en_short": reason.en_short}
+                               for code, reason in SUPPRESSION_REASONS.items()},
         **_codes_from_codebook(codebook),
     }
     return {

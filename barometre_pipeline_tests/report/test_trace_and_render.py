@@ -58,18 +58,18 @@ def test_tracer_records_the_row_key_and_refuses_suppressed_or_missing_values():
 
 
 @pytest.mark.parametrize("reason,words", [
-    ("complementary", "secret secondaire"),
-    ("complementary:CV_ANY|F", "secret secondaire"),
-    ("sensitive", "règle renforcée"),
-    ("confidentiality:n<30", "trop peu de répondants"),
-    ("n_unweighted<30;n_effective<30", "trop peu de répondants"),
-    ("reliability:effective_n<30", "trop imprécise"),
-    ("relative_ci_width>130%", "trop imprécise"),
+    ("complementary:CV_ANY|sex=F", "secret statistique"),
+    ("reliability:sensitive_n<100", "règle renforcée"),
+    ("confidentiality:n<5", "trop peu de répondants"),
+    ("reliability:n<30;reliability:effective_n<30", "trop peu de répondants"),
+    ("reliability:effective_n<30", "trop peu d'information"),
+    ("reliability:relative_ci_width>130%", "trop imprécise"),
+    ("n_unweighted<30", "règles de publication"),
     (None, "règles de publication"),
 ])
 def test_withheld_reason_words_carry_no_number(reason, words):
     text = withheld_reason(reason)
-    assert words in text and not re.search(r"\d", text)
+    assert text.startswith("masqué (") and words in text and not re.search(r"\d", text)
 
 
 class _Tables:

@@ -63,7 +63,7 @@ def _check_figures(figures: list[dict], rows: dict[str, dict], page: str) -> int
         language = figure["lang"]
         expected = _expected(row, figure["field"], language)
         if row["suppressed"]:
-            reason = labels.withheld_reason(row["suppression_reason"], 100)
+            reason = labels.withheld_reason(row["suppression_reason"])
             assert figure["text"].startswith(UI[language]["withheld"]), f"{page}: withheld cell shows {figure['text']!r}"
             assert reason[language] in figure["text"] or reason[f"{language}_short"] in figure["text"], (
                 f"{page}: withheld cell {figure['key']} does not give its reason: {figure['text']!r}")

@@ -27,6 +27,12 @@ from barometre_pipeline.publish.report.blocks import (
 from barometre_pipeline.publish.report.numbers import is_missing
 from barometre_pipeline.publish.report.tables import PublishedTables
 from barometre_pipeline.publish.report.trace import Tracer
+from barometre_pipeline.stats.publication import (
+    CONFIDENTIALITY,
+    reader_reason,
+    reason_codes,
+    reason_key,
+)
 from barometre_pipeline.vocabulary import (
     DEPARTEMENT_LABELS,
     FAMILY_PILOT,
@@ -76,17 +82,10 @@ def load_texts() -> dict:
 
 
 def withheld_reason(reason: str | None) -> str:
-    """The reader's words for why a value is not shown (never the value, never its bounds)."""
-    text = (reason or "").lower()
-    if "complementary" in text:
-        return "masqué (secret secondaire)"
-    if "sensitive" in text:
-        return "masqué (indicateur sensible, règle renforcée)"
-    if "confidentiality" in text or "n_unweighted" in text or "schools" in text:
-        return "masqué (trop peu de répondants)"
-    if "reliability" in text or "n_effective" in text or "ci_width" in text:
-        return "masqué (estimation trop imprécise)"
-    return "masqué (règles de publication)"
+    """The reader's words for why a value is not shown (never the value, never its bounds): the
+    publication rules' own short words (``stats.publication.REASONS``, shared with the site and
+    the data dictionary), which carry no number — every number in the report is a traced one."""
+    return f"masqué ({reader_reason(reason)['fr_short']})"
 
 
 class ReportBuilder:
@@ -162,9 +161,11 @@ class ReportBuilder:
 
     @staticmethod
     def too_few(row: dict) -> bool:
-        """A cell withheld for having too few respondents: its count is not repeated either."""
-        return bool(row.get("suppressed")) and withheld_reason(
-            row.get("suppression_reason")) == withheld_reason("confidentiality")
+        """A cell withheld by statistical secrecy (too few respondents or schools): its count is not
+        repeated either."""
+        return bool(row.get("suppressed")) and any(
+            reason_key(code).startswith(f"{CONFIDENTIALITY}:")
+            for code in reason_codes(row.get("suppression_reason")))
 
     # --- labels --------------------------------------------------------------------------------
     def territory_name(self, territory: str) -> str:

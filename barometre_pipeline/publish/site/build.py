@@ -141,9 +141,7 @@ def _indicator_entries(catalogue: Mapping, synthetic: bool = False) -> dict[str,
 
 def build_payload(inputs: SiteInputs) -> dict[str, Any]:
     """Everything ``site.js`` reads, JSON-able and deterministic."""
-    publication = inputs.catalogue.get("publication") or {}
-    sensitive_n = publication.get("sensitive_min_n_unweighted")
-    rows, reasons = payload.indicator_rows(inputs.exports.indicators, sensitive_n)
+    rows, reasons = payload.indicator_rows(inputs.exports.indicators)
     comparisons = payload.comparison_rows(inputs.exports.comparisons)
     pilot_territories = sorted({r["t"] for r in rows if r["f"] == voc.FAMILY_PILOT},
                                key=lambda t: (voc.PILOT_TERRITORIES.index(t) if t in voc.PILOT_TERRITORIES else 99, t))
