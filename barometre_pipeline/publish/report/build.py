@@ -14,6 +14,7 @@ from importlib import resources
 import pandas as pd
 import yaml
 
+from barometre_pipeline.indicators.catalogue import territory_label
 from barometre_pipeline.publish.report import charts, select, wording
 from barometre_pipeline.publish.report.blocks import (
     Block,
@@ -171,9 +172,19 @@ class ReportBuilder:
     def territory_name(self, territory: str) -> str:
         return label(TERRITORY_LABELS, territory)
 
-    def indicator_label(self, row_or_code) -> str:
+    def indicator_label(self, row_or_code, territory: str | None = None) -> str:
+        """The indicator's label as its readers know it: worded for ``territory`` (by default the
+        row's, else the report's only territory) where the catalogue words it per territory
+        (the helpline each territory asked about), else the general label."""
         code = row_or_code if isinstance(row_or_code, str) else row_or_code["indicator_code"]
         definition = self.t.indicator_definition(code)
+        if territory is None and not isinstance(row_or_code, str):
+            territory = row_or_code.get("territory")
+        if territory is None and len(self.scope.territories) == 1:
+            territory = self.scope.territories[0]
+        worded = territory_label(definition, "fr", territory)
+        if worded:
+            return self.local_words(worded)
         if self.scope.wording == "qc":
             variable = str(definition.get("numerator", "")).split(" ")[0]
             entry = self.t.codebook.get("variables", {}).get(variable)

@@ -666,14 +666,14 @@ def waves(b: ReportBuilder) -> Section:
             old = select.cell(b.t.indicators, code, before)
             new = select.cell(b.t.indicators, code, after)
             if not _published(row):
-                rows.append([Cell(b.indicator_label(code)), b.value_cell(old), b.value_cell(new),
+                rows.append([Cell(b.indicator_label(code, territory)), b.value_cell(old), b.value_cell(new),
                              Cell(withheld_reason(row.get("suppression_reason")), withheld=True),
                              Cell("—"), Cell("")])
                 continue
             verdict = wording.change_verdict(row["estimate"], row.get("ci_low"),
                                              row.get("ci_high"),
                                              wording.is_significant(row, b.alpha))
-            rows.append([Cell(b.indicator_label(code)), b.value_cell(old), b.value_cell(new),
+            rows.append([Cell(b.indicator_label(code, territory)), b.value_cell(old), b.value_cell(new),
                          Cell(b.quote("effects", row, "estimate", "points")),
                          Cell(f"{b.quote('effects', row, 'ci_low', 'points')} à "
                               f"{b.quote('effects', row, 'ci_high', 'points')}"),
@@ -688,7 +688,7 @@ def waves(b: ReportBuilder) -> Section:
         entries = []
         for code in WAVE_FIGURE:
             for period, source in b.waves[territory][-2:]:
-                label_text = b.indicator_label(code)
+                label_text = b.indicator_label(code, territory)
                 if len(b.territories) > 1:
                     label_text = f"{label_text} ({b.territory_name(territory)})"
                 entries.append((label_text, period, select.cell(b.t.indicators, code, source)))
