@@ -32,6 +32,7 @@ SHEET_FIELDS: tuple[str, ...] = (
     "code", "label_fr", "label_en", "theme", "definition_fr", "definition_en", "question_fr",
     "question_qc", "question_en", "population_fr", "population_en", "limits_fr", "limits_en",
     "numerator", "denominator", "unit", "breakdowns", "comparability_group", "sensitive",
+    "territory_labels",
 )
 SHEET_LABELS_FR: dict[str, str] = {
     "code": "Code", "label_fr": "Libellé (fr)", "label_en": "Libellé (en)", "theme": "Thème",
@@ -41,6 +42,7 @@ SHEET_LABELS_FR: dict[str, str] = {
     "question_fr": "Question posée en France", "question_qc": "Question posée au Québec",
     "question_en": "Question (en)", "population_fr": "Population", "population_en": "Population (en)",
     "limits_fr": "Limites", "limits_en": "Limits (en)", "sensitive": "Indicateur sensible",
+    "territory_labels": "Libellés propres à un territoire",
 }
 SOURCE_FAMILY_LABELS: dict[str, tuple[str, str]] = {
     "pilot": ("Enquête pilote du baromètre (données synthétiques à ce stade)", "Barometer pilot survey (synthetic data at this stage)"),
