@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,9 @@ class Indicator:
     # Reader documentation (definition_en, question wording, population, limits): carried to the
     # data dictionary and the site's indicator sheets, never used in computation.
     documentation: dict[str, str] = field(default_factory=dict)
+    # Labels worded for one territory ({territory code: {fr, en}}), e.g. the helpline each pilot
+    # territory asked about; label_fr / label_en stay the territory-neutral labels.
+    territory_labels: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def comparability_group(self, territory: str) -> str:
         if isinstance(self.comparability, dict):
@@ -59,7 +63,52 @@ class Indicator:
             "denominator": self.denominator, "unit": self.unit, "theme": self.theme,
             "breakdowns": list(self.breakdowns), "comparability_group": self.comparability,
             "sensitive": self.sensitive, **self.documentation,
+            **({"territory_labels": self.territory_labels} if self.territory_labels else {}),
         }
+
+    def label(self, language: str = "fr", territory: str | None = None) -> str:
+        return indicator_label(self.as_dict(), language, territory)
+
+
+def territory_and_parents(territory: str) -> list[str]:
+    """A territory code, then the codes containing it: ``FR-OT`` -> [``FR-OT``, ``FR``]."""
+    parts = territory.split("-")
+    return ["-".join(parts[:end]) for end in range(len(parts), 0, -1)]
+
+
+def indicator_label(spec: Mapping[str, Any], language: str = "fr", territory: str | None = None) -> str:
+    """An indicator's label in ``language`` ("fr" or "en"), from a catalogue entry (the YAML
+    mapping or ``Indicator.as_dict()``). With ``territory``, the entry's ``territory_labels`` for
+    that territory or the nearest one containing it (FR-OT takes FR's) come first; without one, or
+    where none applies, the territory-neutral ``label_fr`` / ``label_en``."""
+    return territory_label(spec, language, territory) or str(spec[f"label_{language}"])
+
+
+def territory_label(spec: Mapping[str, Any], language: str, territory: str | None) -> str | None:
+    """The entry's label worded for ``territory`` (or the nearest territory containing it), or
+    None when the catalogue words it the same everywhere."""
+    own = spec.get("territory_labels") or {}
+    for code in territory_and_parents(territory) if territory else []:
+        if code in own:
+            return str(own[code][language])
+    return None
+
+
+def _territory_labels(value: Any, where: str) -> dict[str, dict[str, str]]:
+    """``territory_labels``: {territory code: {fr: text, en: text}}, both texts non-empty."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not value:
+        raise CatalogueError(f"{where}: field `territory_labels` must map territory codes to "
+                             f"{{fr, en}} labels, found {value!r}")
+    labels = {}
+    for territory, words in value.items():
+        if not isinstance(words, Mapping) or set(words) != {"fr", "en"} or not all(
+                isinstance(words[k], str) and words[k].strip() for k in ("fr", "en")):
+            raise CatalogueError(f"{where}: field `territory_labels.{territory}` must have exactly "
+                                 f"non-empty `fr` and `en` texts, found {words!r}")
+        labels[str(territory)] = {"fr": words["fr"], "en": words["en"]}
+    return labels
 
 
 @dataclass(frozen=True)
@@ -102,6 +151,7 @@ def load_catalogue(path: Path) -> Catalogue:
                 definition_fr=spec.get("definition_fr", ""),
                 sensitive=bool(spec.get("sensitive", False)),
                 documentation={k: str(spec[k]) for k in DOCUMENTATION_FIELDS if spec.get(k)},
+                territory_labels=_territory_labels(spec.get("territory_labels"), f"{where} ({spec['code']})"),
             )
         )
     return Catalogue(tuple(indicators), sets, dict(raw.get("publication") or {}))

@@ -44,19 +44,8 @@ RELIABILITY_CODES: dict[str, tuple[str, str]] = {
     "suppressed": ("Non publiée (voir suppression_reason)", "Withheld (see suppression_reason)"),
     "not_assessed": ("Fiabilité non évaluable (chiffre publié par un tiers)", "Reliability not assessable (third-party figure)"),
 }
-# Why a cell has no published estimate; a cell may have several reasons separated by ";".
-# N, W and R stand for the thresholds of the publication policy in force (e.g. n_unweighted<30).
-SUPPRESSION_REASONS: dict[str, tuple[str, str]] = {
-    "n_unweighted<N": ("Effectif non pondéré sous le seuil de publication N", "Unweighted cell count below the publication threshold N"),
-    "n_effective<N": ("Effectif efficace (corrigé de l'effet de plan) sous le seuil N", "Effective sample size (design-effect adjusted) below the threshold N"),
-    "no_estimate": ("Aucune estimation calculable (cellule vide)", "No estimate could be computed (empty cell)"),
-    "sensitive": ("Indicateur sensible : règle de publication renforcée non satisfaite", "Sensitive indicator: stricter publication rule not met"),
-    "ci_width>=W": ("Intervalle de confiance trop large (largeur au moins W)", "Confidence interval too wide (width at least W)"),
-    "relative_ci_width>R": ("Intervalle de confiance trop large relativement à l'estimation", "Confidence interval too wide relative to the estimate"),
-    "complementary": ("Suppression complémentaire (empêche de retrouver une cellule masquée par différence)", "Complementary suppression (prevents recovering a suppressed cell by subtraction)"),
-    "not_published_by_source": ("Valeur non publiée par la source", "Value not published by the source"),
-}
-
+# Why a cell has no published estimate: the codes and their words are the publication rules'
+# own vocabulary, barometre_pipeline.stats.publication.REASONS (read by the data dictionary).
 
 # The columns live in the table's one description (barometre_pipeline.metadata), which also
 # generates the pandera schema, the GX plausibility suite and the dictionary's column docs.

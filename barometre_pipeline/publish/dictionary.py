@@ -32,6 +32,7 @@ SHEET_FIELDS: tuple[str, ...] = (
     "code", "label_fr", "label_en", "theme", "definition_fr", "definition_en", "question_fr",
     "question_qc", "question_en", "population_fr", "population_en", "limits_fr", "limits_en",
     "numerator", "denominator", "unit", "breakdowns", "comparability_group", "sensitive",
+    "territory_labels",
 )
 SHEET_LABELS_FR: dict[str, str] = {
     "code": "Code", "label_fr": "Libellé (fr)", "label_en": "Libellé (en)", "theme": "Thème",
@@ -41,6 +42,7 @@ SHEET_LABELS_FR: dict[str, str] = {
     "question_fr": "Question posée en France", "question_qc": "Question posée au Québec",
     "question_en": "Question (en)", "population_fr": "Population", "population_en": "Population (en)",
     "limits_fr": "Limites", "limits_en": "Limits (en)", "sensitive": "Indicateur sensible",
+    "territory_labels": "Libellés propres à un territoire",
 }
 SOURCE_FAMILY_LABELS: dict[str, tuple[str, str]] = {
     "pilot": ("Enquête pilote du baromètre (données synthétiques à ce stade)", "Barometer pilot survey (synthetic data at this stage)"),
@@ -117,8 +119,10 @@ def build_data_dictionary(
         "reliability": {code: {"fr": fr, "en": en} for code, (fr, en) in RELIABILITY_CODES.items()},
         # Every reason code the publication rules write, in the readers' words (N: the threshold
         # written in the code, as configured in data/indicators.yaml).
-        "suppression_reason": {code: {"fr": fr.format(t="N"), "en": en.format(t="N")}
-                               for code, (fr, en) in SUPPRESSION_REASONS.items()},
+        # The short words are what charts and the report show for a withheld cell.
+        "suppression_reason": {code: {"fr": reason.fr.format(t="N"), "en": reason.en.format(t="N"),
+                                      "fr_short": reason.fr_short, "en_short": reason.en_short}
+                               for code, reason in SUPPRESSION_REASONS.items()},
         **_codes_from_codebook(codebook),
     }
     return {

@@ -132,8 +132,8 @@ def _read_respondents(con: duckdb.DuckDBPyConnection, sql: str, *, strata: str |
         return table.column(name).to_numpy()
 
     stratum = Codes.from_arrow(table.column("_stratum")) if strata else Codes(np.zeros(size, np.int64), ("0",))
-    members = np.column_stack([flags(f"_d{i}") for i in range(n_indicators)]).reshape(size, n_indicators)
-    events = np.column_stack([flags(f"_e{i}") for i in range(n_indicators)]).reshape(size, n_indicators)
+    members = np.stack([flags(f"_d{i}") for i in range(n_indicators)]).reshape(n_indicators, size)
+    events = np.stack([flags(f"_e{i}") for i in range(n_indicators)]).reshape(n_indicators, size)
     weight = pc.fill_null(table.column("_w"), 0.0).to_numpy()
     return Respondents(
         weight=np.asarray(weight, dtype=float), stratum=stratum,
@@ -276,7 +276,10 @@ def estimate_proportion_groups(
                                n_dimensions=len(dimensions), n_margins=len(margins),
                                n_indicators=len(every_indicator))
     combinations = MarginCombinations.from_codes(margins, sample.margins) if margins else None
-    finest, units = finest_totals(sample, None if combinations is None else combinations.of_row)
+    # Sums of squared weights serve the variance when every respondent is its own PSU, or
+    # within schools (second stage).
+    finest, units = finest_totals(sample, None if combinations is None else combinations.of_row,
+                                  squares=psu is None or two_stage)
     dimension_labels = [d.labels for d in sample.dimensions]
 
     tables = []
@@ -285,7 +288,8 @@ def estimate_proportion_groups(
         columns = slice(start, start + len(indicators))
         start += len(indicators)
         own = replace(finest, **{name: np.ascontiguousarray(getattr(finest, name)[:, columns])
-                                 for name in ("a", "b", "n", "e", "aa", "bb")})
+                                 for name in ("a", "b", "n", "e", "aa", "bb")
+                                 if getattr(finest, name) is not None})
         parts = []
         for breakdown in _unique_breakdowns(breakdowns):
             cells = breakdown_cells(own, [dimensions.index(d) for d in breakdown], dimension_labels)

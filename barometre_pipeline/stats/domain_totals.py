@@ -12,11 +12,14 @@ variance needs, in three steps:
 3. for each breakdown, map finest groups to its cells and roll them up to the units of the
    variance: (cell, PSU) totals, or (cell, stratum) totals when every respondent is its own PSU.
 
-The sums are products of sparse summing matrices (``scipy.sparse``) with the rows in their scan
-order: one thread, a fixed order, so the same input gives the same bytes. (DuckDB did these sums
-as 6 filtered aggregates per indicator; on the 467,076 respondents of a national wave, 108 such
-aggregates took 5.3 s on one thread, the sparse products about half a second.) A NULL dimension puts the row in no cell of the
-breakdowns using it; NULL stratum or PSU values are a group of their own.
+Step 2 is one ``np.bincount`` per indicator and total, step 3 products of sparse summing
+matrices (``scipy.sparse``); both add the rows in their scan order: one thread, a fixed order, so
+the same input gives the same bytes. (DuckDB did the step-2 sums as 6 filtered aggregates per
+indicator; on the 467,076 respondents of a national wave, 108 such aggregates took 5.3 s on one
+thread, sparse products about half a second; on 1M respondents × 10 indicators the bincounts
+take 0.15 s against 0.5 s for the sparse products, which read the rows out of order.) A NULL
+dimension puts the row in no cell of the breakdowns using it; NULL stratum or PSU values are a
+group of their own.
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ import scipy.sparse as sp
 
 # Integer keys are packed by mixed radix; re-densified before the product could overflow int64.
 _PACK_LIMIT = 2**62
-_INDICATORS_PER_PRODUCT = 8
+# Keys spanning at most this many values per row (plus a floor) are ranked by a lookup table.
+_DENSE_SPAN_PER_ROW = 4
+_DENSE_SPAN_MIN = 2**20
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,14 @@ class Codes:
         return Codes(np.where(self.codes < 0, len(self.labels), self.codes), (*self.labels, ""))
 
 
+def ranks_by_table(span: int, size: int) -> bool:
+    """Whether :func:`group_ids` ranks ``size`` keys spanning ``span`` values by a lookup table.
+
+    The table costs O(span) memory and time; past a few entries per row, sorting is cheaper.
+    """
+    return span <= _DENSE_SPAN_PER_ROW * size + _DENSE_SPAN_MIN
+
+
 def group_ids(keys: list[tuple[np.ndarray, int]], size: int) -> tuple[np.ndarray, np.ndarray]:
     """Dense group index of each row from non-negative integer keys (each with its radix).
 
@@ -70,6 +83,16 @@ def group_ids(keys: list[tuple[np.ndarray, int]], size: int) -> tuple[np.ndarray
             span = int(packed.max()) + 1 if size else 1
         packed = packed * radix + key
         span *= radix
+    if ranks_by_table(span, size):
+        # A table over the key space ranks the keys present in key order, as np.unique would,
+        # in two linear passes instead of a sort (1M rows into 40k groups: 10 ms against 150 ms).
+        present = np.zeros(span, dtype=bool)
+        present[packed] = True
+        rank = np.cumsum(present, dtype=np.int64) - 1
+        index = rank[packed]
+        first = np.full(int(rank[-1]) + 1 if size else 0, size, dtype=np.int64)
+        np.minimum.at(first, index, np.arange(size, dtype=np.int64))
+        return index, first
     _, first, index = np.unique(packed, return_index=True, return_inverse=True)
     return index.astype(np.int64), first
 
@@ -97,8 +120,8 @@ class Respondents:
     fpc2: np.ndarray | None      # (R,) second-stage population size, NaN if NULL
     dimensions: tuple[Codes, ...]
     margins: tuple[Codes, ...]   # raking variables (empty without raking)
-    members: np.ndarray          # (R, I) bool: d, in the indicator's domain
-    events: np.ndarray           # (R, I) bool: d·y
+    members: np.ndarray          # (I, R) bool: d, in the indicator's domain
+    events: np.ndarray           # (I, R) bool: d·y
 
     @property
     def size(self) -> int:
@@ -120,8 +143,8 @@ class Finest:
     b: np.ndarray                # (F, I) Σ w·d
     n: np.ndarray                # (F, I) Σ d
     e: np.ndarray                # (F, I) Σ d·y
-    aa: np.ndarray               # (F, I) Σ w²·d·y
-    bb: np.ndarray               # (F, I) Σ w²·d
+    aa: np.ndarray | None        # (F, I) Σ w²·d·y; None when the variance does not use it
+    bb: np.ndarray | None        # (F, I) Σ w²·d
 
 
 @dataclass(frozen=True)
@@ -147,8 +170,13 @@ def _group_max(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def finest_totals(sample: Respondents, combo: np.ndarray | None) -> tuple[Finest, Units]:
-    """Step 2: group the respondents and sum every indicator's totals; the design's units."""
+def finest_totals(sample: Respondents, combo: np.ndarray | None, *,
+                  squares: bool = True) -> tuple[Finest, Units]:
+    """Step 2: group the respondents and sum every indicator's totals; the design's units.
+
+    ``squares=False`` leaves out the sums of squared weights (``aa``, ``bb``), which only the
+    variance without PSUs or with a second stage reads.
+    """
     size = sample.size
     stratum = sample.stratum.with_null_group()
     n_strata = len(stratum.labels)
@@ -170,19 +198,20 @@ def finest_totals(sample: Respondents, combo: np.ndarray | None) -> tuple[Finest
 
     w = sample.weight
     w2 = w * w
-    # Sparse (group × respondent) matrices carrying 1, w and w²: each product sums a 0/1 column
-    # of every indicator at once, respondent by respondent in scan order.
-    count, weighted, squared = (summing_matrix(index, groups, data=data) for data in (None, w, w2))
-    indicators = sample.members.shape[1]
-    sums = {name: np.empty((groups, indicators)) for name in ("a", "b", "n", "e", "aa", "bb")}
-    # A few indicators at a time: the 0/1 columns as floats stay small (8 × 8 bytes per row).
-    for start in range(0, indicators, _INDICATORS_PER_PRODUCT):
-        part = slice(start, start + _INDICATORS_PER_PRODUCT)
-        members = np.ascontiguousarray(sample.members[:, part], dtype=float)
-        events = np.ascontiguousarray(sample.events[:, part], dtype=float)
-        sums["a"][:, part], sums["b"][:, part] = weighted @ events, weighted @ members
-        sums["n"][:, part], sums["e"][:, part] = count @ members, count @ events
-        sums["aa"][:, part], sums["bb"][:, part] = squared @ events, squared @ members
+    indicators = len(sample.members)
+    names = ("a", "b", "n", "e", "aa", "bb") if squares else ("a", "b", "n", "e")
+    sums: dict[str, np.ndarray | None] = {name: np.empty((groups, indicators)) for name in names}
+    # One bincount per indicator and total: it adds the rows in scan order (one thread, the same
+    # bytes on every run) into a group table small enough to stay in cache, where a sparse
+    # (group × respondent) product reads the rows out of order (1M rows: 4 against 40 ms).
+    for i in range(indicators):
+        members, events = sample.members[i], sample.events[i]
+        sums["a"][:, i], sums["b"][:, i] = total(w * events), total(w * members)
+        sums["n"][:, i], sums["e"][:, i] = total(members), total(events)
+        if squares:
+            sums["aa"][:, i], sums["bb"][:, i] = total(w2 * events), total(w2 * members)
+    if not squares:
+        sums["aa"] = sums["bb"] = None
     dimensions = (np.stack([d.codes[first] for d in sample.dimensions], axis=1) if sample.dimensions
                   else np.zeros((groups, 0), dtype=np.int64))
     finest = Finest(
@@ -249,8 +278,8 @@ class BreakdownCells:
     b: np.ndarray
     n: np.ndarray
     e: np.ndarray
-    aa: np.ndarray
-    bb: np.ndarray
+    aa: np.ndarray | None
+    bb: np.ndarray | None
 
     @property
     def n_cells(self) -> int:
@@ -282,8 +311,8 @@ def breakdown_cells(finest: Finest, positions: list[int], dimension_labels: list
 
     to_unit = summing_matrix(unit_index, n_units, columns=rows, width=groups)
 
-    def roll(values: np.ndarray) -> np.ndarray:
-        return to_unit @ values
+    def roll(values: np.ndarray | None) -> np.ndarray | None:
+        return None if values is None else to_unit @ values
 
     return BreakdownCells(
         labels=labels, cell_of_group=cell_of_group, unit_of_group=unit_of_group,

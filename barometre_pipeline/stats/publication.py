@@ -47,8 +47,9 @@ from barometre_pipeline.stats.disclosure import (
 )
 
 __all__ = [
-    "AdditiveGroup", "DimensionHierarchy", "IndicatorLinks", "PublicationPolicy", "additive_groups",
-    "apply_publication_policy", "primary_assessment", "recoverable_cells",
+    "AdditiveGroup", "DimensionHierarchy", "IndicatorLinks", "PublicationPolicy", "REASONS", "Reason",
+    "additive_groups", "apply_publication_policy", "explain_reason", "primary_assessment",
+    "reader_reason", "recoverable_cells",
 ]
 
 TOTAL = "_T"
@@ -400,57 +401,98 @@ def links_from_definitions(definitions: Mapping[str, tuple[str, str]]) -> Indica
     return IndicatorLinks.from_definitions(definitions)
 
 
-# Plain words for readers of the data dictionary, the site, the CSV bundles and the report: one
-# entry per reason code, French and English. `{t}` is the threshold written in the code itself
-# (the one configured in data/indicators.yaml), so a changed threshold never contradicts the text.
-REASONS: dict[str, tuple[str, str]] = {
-    "reliability:n": (
-        "fiabilité : moins de {t} répondants (norme NCHS 2017), chiffre trop imprécis",
-        "reliability: fewer than {t} respondents (NCHS 2017 standard), too imprecise"),
-    "reliability:effective_n": (
-        "fiabilité : taille d'échantillon effective (répondants ÷ effet de plan) inférieure à {t}",
-        "reliability: effective sample size (respondents ÷ design effect) below {t}"),
-    "reliability:psu": (
-        "fiabilité : tous les répondants viennent d'un seul établissement, la précision ne peut "
-        "être estimée",
-        "reliability: every respondent comes from a single school, precision cannot be estimated"),
-    "reliability:df": (
-        "fiabilité : pas assez d'établissements et de strates pour calculer un intervalle",
-        "reliability: too few schools and strata to compute an interval"),
-    "reliability:ci_width": (
-        "fiabilité : intervalle de confiance trop large (largeur d'au moins {t} sur l'échelle 0-1)",
-        "reliability: confidence interval too wide (width at least {t} on the 0-1 scale)"),
-    "reliability:relative_ci_width": (
-        "fiabilité : intervalle de confiance trop large par rapport à l'estimation (plus de {t})",
-        "reliability: confidence interval too wide relative to the estimate (more than {t})"),
-    "reliability:sensitive_n": (
-        "fiabilité : indicateur sensible, moins de {t} répondants (règle renforcée)",
-        "reliability: sensitive indicator, fewer than {t} respondents (stricter rule)"),
-    "reliability:sensitive_events": (
-        "fiabilité : indicateur sensible, moins de {t} « oui » ou « non »",
-        "reliability: sensitive indicator, fewer than {t} yes or no answers"),
-    "reliability:no_estimate": (
-        "fiabilité : pas d'estimation possible",
-        "reliability: no estimate possible"),
-    "confidentiality:n": (
+# --- why a cell is withheld, in readers' words -------------------------------------------------
+# The one vocabulary of withheld-cell reasons: the data dictionary, the site, the CSV bundles and
+# the report all read it, so a new or reworded reason changes them together. One entry per reason
+# key, most telling first (a cell withheld for several reasons shows the first one it has).
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason a cell is withheld.
+
+    ``fr`` / ``en``: the full sentence; ``{t}`` is the threshold written in the code itself (the
+    one configured in data/indicators.yaml), so a changed threshold never contradicts the text.
+    ``fr_short`` / ``en_short``: a few words without any number, for chart labels and the report
+    (where every number must come from a traced export row).
+    """
+
+    fr: str
+    en: str
+    fr_short: str
+    en_short: str
+
+
+REASONS: dict[str, Reason] = {
+    f"{CONFIDENTIALITY}:n": Reason(
         "secret statistique : moins de {t} répondants, le chiffre pourrait décrire des élèves "
         "identifiables",
         "confidentiality: fewer than {t} respondents, the figure could describe identifiable "
-        "pupils"),
-    "confidentiality:schools": (
+        "pupils",
+        "trop peu de répondants", "too few respondents"),
+    f"{CONFIDENTIALITY}:schools": Reason(
         "secret statistique : répondants issus de moins de {t} établissements, le chiffre "
         "décrirait un établissement",
         "confidentiality: respondents from fewer than {t} schools, the figure would describe a "
-        "school"),
-    COMPLEMENTARY: (
-        "secret statistique : masqué pour qu'une autre case confidentielle ({t}) ne puisse pas "
-        "être recalculée",
-        "confidentiality: withheld so that another confidential cell ({t}) cannot be recalculated"),
-    "not_published_by_source": (
+        "school",
+        "trop peu d'établissements", "too few schools"),
+    COMPLEMENTARY: Reason(
+        "secret statistique : masqué pour qu'une autre case confidentielle ne puisse pas être "
+        "recalculée",
+        "confidentiality: withheld so that another confidential cell cannot be recalculated",
+        "secret statistique", "statistical confidentiality"),
+    f"{RELIABILITY}:sensitive_n": Reason(
+        "fiabilité : indicateur sensible, moins de {t} répondants (règle renforcée)",
+        "reliability: sensitive indicator, fewer than {t} respondents (stricter rule)",
+        "indicateur sensible, règle renforcée non remplie", "sensitive indicator, stricter rule not met"),
+    f"{RELIABILITY}:sensitive_events": Reason(
+        "fiabilité : indicateur sensible, moins de {t} « oui » ou « non » (règle renforcée)",
+        "reliability: sensitive indicator, fewer than {t} yes or no answers (stricter rule)",
+        "indicateur sensible, règle renforcée non remplie", "sensitive indicator, stricter rule not met"),
+    f"{RELIABILITY}:no_estimate": Reason(
+        "fiabilité : pas d'estimation possible",
+        "reliability: no estimate possible",
+        "aucune estimation possible", "no estimate possible"),
+    f"{RELIABILITY}:n": Reason(
+        "fiabilité : moins de {t} répondants (norme NCHS 2017), chiffre trop imprécis",
+        "reliability: fewer than {t} respondents (NCHS 2017 standard), too imprecise",
+        "trop peu de répondants", "too few respondents"),
+    f"{RELIABILITY}:effective_n": Reason(
+        "fiabilité : taille d'échantillon effective (répondants ÷ effet de plan) inférieure à {t}",
+        "reliability: effective sample size (respondents ÷ design effect) below {t}",
+        "trop peu d'information", "too little information"),
+    f"{RELIABILITY}:psu": Reason(
+        "fiabilité : tous les répondants viennent d'un seul établissement, la précision ne peut "
+        "être estimée",
+        "reliability: every respondent comes from a single school, precision cannot be estimated",
+        "précision impossible à estimer", "precision cannot be estimated"),
+    f"{RELIABILITY}:df": Reason(
+        "fiabilité : pas assez d'établissements et de strates pour calculer un intervalle",
+        "reliability: too few schools and strata to compute an interval",
+        "précision impossible à estimer", "precision cannot be estimated"),
+    f"{RELIABILITY}:ci_width": Reason(
+        "fiabilité : intervalle de confiance trop large (largeur d'au moins {t} sur l'échelle 0-1)",
+        "reliability: confidence interval too wide (width at least {t} on the 0-1 scale)",
+        "estimation trop imprécise", "estimate too imprecise"),
+    f"{RELIABILITY}:relative_ci_width": Reason(
+        # No threshold here: "130 %" beside a withheld cell would read as its value.
+        "fiabilité : intervalle de confiance trop large par rapport à l'estimation (norme NCHS "
+        "2017)",
+        "reliability: confidence interval too wide relative to the estimate (NCHS 2017 standard)",
+        "estimation trop imprécise", "estimate too imprecise"),
+    "not_published_by_source": Reason(
         "valeur non publiée par la source",
-        "value not published by the source"),
+        "value not published by the source",
+        "non publié par la source", "not published by the source"),
 }
-REASONS_FR: dict[str, str] = {code: fr for code, (fr, _) in REASONS.items()}
+REASONS_FR: dict[str, str] = {code: reason.fr for code, reason in REASONS.items()}
+# What readers see for a withheld cell whose reason is missing or unknown (never the raw code).
+UNSTATED_REASON = Reason(
+    "non publié en application des règles de publication",
+    "withheld under the publication rules",
+    "règles de publication", "publication rules")
+# Analysts (explain_reason) also see which cell a complementary suppression protects.
+_PROTECTED_CELL = {"fr": "case protégée : {cell}", "en": "protected cell: {cell}"}
 _REASON_CODE = re.compile(r"^(?P<key>[a-z_]+(?::[a-z_]+)?)\s*(?:>=|<=|<|>)?\s*(?P<t>.*)$")
 
 
@@ -468,20 +510,61 @@ def reason_key(code: str) -> str:
     return _reason_parts(code)[0]
 
 
+def reason_codes(reason: str | None) -> list[str]:
+    """The codes of a ``suppression_reason`` (several joined by ``;``)."""
+    return [c.strip() for c in (reason or "").split(";") if c.strip()]
+
+
+def _threshold_words(threshold: str, language: str) -> str:
+    """A threshold as readers write it: ``0.3`` -> ``0,3`` and ``130%`` -> ``130 %`` in French."""
+    if language == "fr":
+        return threshold.replace(".", ",").replace("%", "\u202f%")
+    return threshold
+
+
+def _sentence(reason: Reason, threshold: str, language: str) -> str:
+    template = reason.fr if language == "fr" else reason.en
+    return template.format(t=_threshold_words(threshold, language))
+
+
 def explain_reason(reason: str | None, language: str = "fr") -> str | None:
-    """Plain-language explanation of a ``suppression_reason`` (several codes joined by ``;``),
-    in French (``fr``) or English (``en``); an unknown code is shown as it is."""
+    """Plain-language explanation of every code of a ``suppression_reason``, in French (``fr``)
+    or English (``en``), for analysts: an unknown code is shown as it is, and a complementary
+    suppression names the cell it protects."""
     if not reason:
         return None
-    index = 0 if language == "fr" else 1
     parts = []
-    for code in filter(None, (c.strip() for c in reason.split(";"))):
+    for code in reason_codes(reason):
         key, threshold = _reason_parts(code)
-        template = REASONS.get(key)
-        parts.append(template[index].format(t=threshold) if template else code)
+        entry = REASONS.get(key)
+        if entry is None:
+            parts.append(code)
+        elif key == COMPLEMENTARY:
+            parts.append(f"{_sentence(entry, '', language)} ({_PROTECTED_CELL[language].format(cell=threshold)})")
+        else:
+            parts.append(_sentence(entry, threshold, language))
     return " ; ".join(parts)
 
 
 def explain_reason_fr(reason: str | None) -> str | None:
     """French explanation of a ``suppression_reason`` (several reasons joined by `` ; ``)."""
     return explain_reason(reason, "fr")
+
+
+def reader_reason(reason: str | None) -> dict[str, str]:
+    """Why a cell is withheld, for readers of the site, the CSV bundles and the report: its most
+    telling reason (the first in ``REASONS`` order) as ``fr``/``en`` sentences with the threshold
+    and ``fr_short``/``en_short`` words without number. A missing or unknown code reads as
+    ``UNSTATED_REASON``, never as the code; the protected cell of a complement is not named."""
+    known = [(key, threshold) for key, threshold in map(_reason_parts, reason_codes(reason))
+             if key in REASONS]
+    if known:
+        order = list(REASONS)
+        key, threshold = min(known, key=lambda part: order.index(part[0]))
+        entry = REASONS[key]
+        if key == COMPLEMENTARY:
+            threshold = ""
+    else:
+        entry, threshold = UNSTATED_REASON, ""
+    return {"fr": _sentence(entry, threshold, "fr"), "en": _sentence(entry, threshold, "en"),
+            "fr_short": entry.fr_short, "en_short": entry.en_short}

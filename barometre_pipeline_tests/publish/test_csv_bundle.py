@@ -96,9 +96,11 @@ def test_percentages_to_one_decimal_labels_and_withheld_reasons(tmp_path, indica
     assert headline["Unité"] == "pourcentage"
     withheld = next(r for r in rows if r["Sexe"] == "Autre / ne se prononce pas")
     assert withheld["Estimation"] == "" and withheld["Non publiée"] == "oui" and withheld["Répondants (n)"] == "15"
-    assert withheld["Raison de non-publication"] == "moins de 30 répondants (confidentialité)"
+    assert withheld["Raison de non-publication"] == (
+        "fiabilité : moins de 30 répondants (norme NCHS 2017), chiffre trop imprécis")
     sensitive = next(r for r in rows if r["Code indicateur"] == "CV_INTIMATE")
-    assert sensitive["Raison de non-publication"].startswith("indicateur sensible")
+    assert sensitive["Raison de non-publication"] == (
+        "fiabilité : indicateur sensible, moins de 100 répondants (règle renforcée)")
     ratio = next(r for r in _rows(_member(tmp_path, "INT", "indicateurs.csv")) if r["Code indicateur"] == "DEPRESSION_OR")
     assert ratio["Estimation"] == "3,38" and ratio["Unité"] == "rapport de cotes"
 

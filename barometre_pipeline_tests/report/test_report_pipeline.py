@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 import pypdf
 import pytest
+import yaml
 
 from barometre_pipeline.publish.report import SCOPES
 from barometre_pipeline.publish.report.render import report_file_names
@@ -261,6 +262,31 @@ def test_quebec_report_uses_quebec_words(report_run):
     assert "Victimes de cyberharcèlement (faits répétés)" in _normal(france)
     assert "Secondaire" in quebec and "Secondaire" not in france.replace("secondaire", "")
     assert _normal(quebec).count("école") > _normal(france).count("école")
+
+
+def _without_section(html: str, section: str) -> str:
+    start = html.index(f'<section id="{section}"')
+    end = html.find("<section id=", start + 1)
+    return html[:start] + (html[end:] if end > 0 else "")
+
+
+def test_each_report_names_the_helpline_its_territory_asked_about(report_run):
+    """The helpline indicator reads as the line each territory's pupils were asked about: no
+    3018 in the Québec report (bar the list of sources, which cites French publishers), no
+    Tel-jeunes in the Orléans-Tours one; the combined report's shared table names neither."""
+    labels = {s["code"]: s for s in yaml.safe_load(
+        (report_run.data_dir / "indicators.yaml").read_text(encoding="utf-8"))["indicators"]}
+    worded = labels["KNOWS_HELPLINE"]["territory_labels"]
+    scopes = {scope.slug: scope for scope in SCOPES}
+    france, quebec, both = (_html(report_run, scopes[slug]) for slug in ("orleans_tours", "quebec", "ensemble"))
+    # pypdf reads the PDF's hyphen in "Tel-jeunes" as a soft hyphen.
+    france_pdf, quebec_pdf = (_normal(_pdf_text(_pdf(report_run, scopes[slug]))).replace("\u00ad", "-")
+                              for slug in ("orleans_tours", "quebec"))
+    assert quebec_pdf.count(worded["CA-QC"]["fr"]) >= 3 and france_pdf.count(worded["FR"]["fr"]) >= 3
+    assert not re.search(r"\b3018\b", _without_section(quebec, "sources"))
+    assert "Tel-jeunes" not in france and "Tel-jeunes" not in france_pdf
+    assert labels["KNOWS_HELPLINE"]["label_fr"] in both
+    assert worded["CA-QC"]["fr"] in both and worded["FR"]["fr"] in both  # each territory's wave table
 
 
 @pytest.mark.parametrize("scope", SCOPES, ids=lambda s: s.slug)

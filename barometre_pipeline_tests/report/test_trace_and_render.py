@@ -33,6 +33,23 @@ def test_french_formats():
     assert count(4113) == "4\u202f113"
 
 
+@pytest.mark.parametrize(("difference", "printed"), [
+    # Proportions (0-1) printed in points with one decimal: 0.0005 is where 0,1 point starts.
+    (0.0, "0,0\u00a0point"), (-0.0, "0,0\u00a0point"),
+    (-0.0004, "0,0\u00a0point"), (-0.00049, "0,0\u00a0point"), (0.0004, "0,0\u00a0point"),
+    (-0.0005, "\u22120,1\u00a0point"), (-0.00051, "\u22120,1\u00a0point"), (0.00051, "+0,1\u00a0point"),
+    # Singular below 2 points, as printed: 1,94 reads 1,9 point; 1,95 reads 2,0 points.
+    (0.0194, "+1,9\u00a0point"), (-0.0196, "\u22122,0\u00a0points"), (0.02, "+2,0\u00a0points"),
+])
+def test_a_difference_that_rounds_to_zero_has_no_sign(difference, printed):
+    assert points(difference) == printed
+
+
+def test_negative_zero_never_printed_by_any_format():
+    assert percent(-0.0004) == "0,0\u00a0%" and percent(-0.0006) == "\u22120,1\u00a0%"
+    assert ratio(-0.004) == "0,00" and ratio(-0.006) == "\u22120,01"
+
+
 def test_tracer_records_the_row_key_and_refuses_suppressed_or_missing_values():
     tracer = Tracer("test", section="synthese")
     assert tracer.quote("indicators", ROW, "estimate", "percent") == "27,7\u00a0%"
@@ -58,18 +75,18 @@ def test_tracer_records_the_row_key_and_refuses_suppressed_or_missing_values():
 
 
 @pytest.mark.parametrize("reason,words", [
-    ("complementary", "secret secondaire"),
-    ("complementary:CV_ANY|F", "secret secondaire"),
-    ("sensitive", "règle renforcée"),
-    ("confidentiality:n<30", "trop peu de répondants"),
-    ("n_unweighted<30;n_effective<30", "trop peu de répondants"),
-    ("reliability:effective_n<30", "trop imprécise"),
-    ("relative_ci_width>130%", "trop imprécise"),
+    ("complementary:CV_ANY|sex=F", "secret statistique"),
+    ("reliability:sensitive_n<100", "règle renforcée"),
+    ("confidentiality:n<5", "trop peu de répondants"),
+    ("reliability:n<30;reliability:effective_n<30", "trop peu de répondants"),
+    ("reliability:effective_n<30", "trop peu d'information"),
+    ("reliability:relative_ci_width>130%", "trop imprécise"),
+    ("n_unweighted<30", "règles de publication"),
     (None, "règles de publication"),
 ])
 def test_withheld_reason_words_carry_no_number(reason, words):
     text = withheld_reason(reason)
-    assert words in text and not re.search(r"\d", text)
+    assert text.startswith("masqué (") and words in text and not re.search(r"\d", text)
 
 
 class _Tables:

@@ -63,7 +63,7 @@ def _check_figures(figures: list[dict], rows: dict[str, dict], page: str) -> int
         language = figure["lang"]
         expected = _expected(row, figure["field"], language)
         if row["suppressed"]:
-            reason = labels.withheld_reason(row["suppression_reason"], 100)
+            reason = labels.withheld_reason(row["suppression_reason"])
             assert figure["text"].startswith(UI[language]["withheld"]), f"{page}: withheld cell shows {figure['text']!r}"
             assert reason[language] in figure["text"] or reason[f"{language}_short"] in figure["text"], (
                 f"{page}: withheld cell {figure['key']} does not give its reason: {figure['text']!r}")
@@ -235,6 +235,20 @@ def test_heat_table_follows_its_indicator_menu(open_page, site_run):
     assert {rows[f["key"]]["breakdown"] for f in figures} <= {"sex×level", "sex", "level", "_T"}
     _check_figures(figures, rows, "exposition.html heat WITNESS")
     opened.page.close()
+
+
+def test_the_helpline_panel_names_the_line_of_the_chosen_territory(open_page):
+    """Pupils were asked about their own territory's line: the 3018 in France, Tel-jeunes (or
+    Kids Help Phone) in Québec; the panel never names the other territory's line."""
+    panel_text = "() => document.querySelector('#p-helpline').textContent"
+    for page, steps in (("aide.html", (("CA-QC", "Tel-jeunes", "3018"), ("FR-OT", "3018", "Tel-jeunes"))),
+                        ("en/aide.html", (("CA-QC", "Kids Help Phone", "3018"),))):
+        opened = open_page(page)
+        for territory, named, other in steps:
+            _select(opened, "t", territory)
+            text = opened.page.evaluate(panel_text)
+            assert named in text and other not in text, f"{page} t={territory}: {text[:300]!r}"
+        opened.page.close()
 
 
 def test_withheld_cells_show_their_reason_never_zero(open_page, site_run):

@@ -17,27 +17,34 @@ from barometre_pipeline.publish.site.payload import SiteInputError, indicator_ro
 from barometre_pipeline.settings import PROJECT_ROOT
 
 
-@pytest.mark.parametrize(("reason", "expected"), [
-    ("n_unweighted<30;n_effective<30", "moins de 30 répondants (confidentialité)"),
-    ("confidentiality:n<5", "moins de 5 répondants (confidentialité)"),
-    ("confidentiality:schools<3", "moins de 3 établissements dans la case (confidentialité)"),
-    ("reliability:effective_n<30", "effectif efficace inférieur à 30 : trop peu d'information"),
-    ("complementary", "secret statistique : masquée pour qu'aucune autre case masquée ne puisse être recalculée"),
-    ("complementary:sex=F", "secret statistique : masquée pour qu'aucune autre case masquée ne puisse être recalculée"),
-    ("relative_ci_width>130%", "estimation trop imprécise (intervalle de confiance trop large)"),
-    ("ci_width>=0.3", "estimation trop imprécise (intervalle de confiance trop large)"),
-    ("something_new", "non publiée en application des règles de publication"),
+@pytest.mark.parametrize(("reason", "expected", "short"), [
+    ("reliability:n<30;reliability:effective_n<30",
+     "fiabilité : moins de 30 répondants (norme NCHS 2017), chiffre trop imprécis", "trop peu de répondants"),
+    # Secrecy is the more telling reason when a cell has both.
+    ("reliability:n<30;confidentiality:n<5",
+     "secret statistique : moins de 5 répondants, le chiffre pourrait décrire des élèves identifiables",
+     "trop peu de répondants"),
+    ("confidentiality:schools<3", "secret statistique : répondants issus de moins de 3 établissements, le chiffre "
+                                  "décrirait un établissement", "trop peu d'établissements"),
+    ("reliability:effective_n<30", "fiabilité : taille d'échantillon effective (répondants ÷ effet de plan) "
+                                   "inférieure à 30", "trop peu d'information"),
+    ("complementary:CV_ANY|sex=F", "secret statistique : masqué pour qu'une autre case confidentielle ne puisse "
+                                   "pas être recalculée", "secret statistique"),
+    ("reliability:relative_ci_width>130%", "fiabilité : intervalle de confiance trop large par rapport à "
+                                           "l'estimation (norme NCHS 2017)", "estimation trop imprécise"),
+    ("reliability:ci_width>=0.3", "fiabilité : intervalle de confiance trop large (largeur d'au moins 0,3 sur "
+                                  "l'échelle 0-1)", "estimation trop imprécise"),
+    ("reliability:sensitive_n<100", "fiabilité : indicateur sensible, moins de 100 répondants (règle renforcée)",
+     "indicateur sensible, règle renforcée non remplie"),
+    # A code the vocabulary does not know (or an old one) never reaches readers as a code.
+    ("something_new", "non publié en application des règles de publication", "règles de publication"),
+    ("n_unweighted<30", "non publié en application des règles de publication", "règles de publication"),
 ])
-def test_withheld_reasons_read_as_words_not_codes(reason, expected):
-    worded = labels.withheld_reason(reason, 100)
-    assert worded["fr"] == expected
-    assert worded["en"] and worded["fr_short"] and worded["en_short"]
-    assert "_" not in worded["fr"] + worded["en"]
-
-
-def test_sensitive_reason_names_the_stricter_threshold():
-    assert labels.withheld_reason("sensitive", 100)["fr"] == (
-        "indicateur sensible : règle de publication renforcée (au moins 100 répondants) non atteinte")
+def test_withheld_reasons_read_as_words_not_codes(reason, expected, short):
+    worded = labels.withheld_reason(reason)
+    assert worded["fr"] == expected and worded["fr_short"] == short
+    assert worded["en"] and worded["en_short"]
+    assert "_" not in worded["fr"] + worded["en"] and "|" not in worded["fr"] + worded["en"]
 
 
 def test_comparison_reasons_lose_group_codes_and_keep_bracketed_intervals():
@@ -57,14 +64,14 @@ def test_a_withheld_row_carrying_a_value_is_refused():
         "period": "2026", "breakdown": "sex", "sex": "X", "level": "_T", "age_band": "_T", "grade_group": "_T",
         "departement": "_T", "sector": "_T", "priority_education": "_T", "estimate": 0.31, "ci_low": None,
         "ci_high": None, "se": None, "n_unweighted": 12, "unit": "proportion", "reliability": "suppressed",
-        "suppressed": True, "suppression_reason": "n_unweighted<30", "comparability_group": "G",
+        "suppressed": True, "suppression_reason": "confidentiality:n<5", "comparability_group": "G",
         "quality_flags": None, "provenance": "{}"}])
     with pytest.raises(SiteInputError, match=r"export `indicators`, row 0: withheld row has a value in `estimate`"):
-        indicator_rows(frame, 100)
+        indicator_rows(frame)
     frame.loc[0, "estimate"] = None
-    rows, reasons = indicator_rows(frame, 100)
-    assert rows[0]["e"] is None and rows[0]["n"] is None and rows[0]["w"] == "n_unweighted<30"
-    assert reasons["n_unweighted<30"]["fr"] == "moins de 30 répondants (confidentialité)"
+    rows, reasons = indicator_rows(frame)
+    assert rows[0]["e"] is None and rows[0]["n"] is None and rows[0]["w"] == "confidentiality:n<5"
+    assert reasons["confidentiality:n<5"]["fr_short"] == "trop peu de répondants"
     assert rows[0]["k"] == "CV_ANY|pilot_x|2026|FR-OT|sex|X|_T|_T|_T|_T|_T|_T"
 
 

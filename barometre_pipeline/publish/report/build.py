@@ -14,6 +14,7 @@ from importlib import resources
 import pandas as pd
 import yaml
 
+from barometre_pipeline.indicators.catalogue import territory_label
 from barometre_pipeline.publish.report import charts, select, wording
 from barometre_pipeline.publish.report.blocks import (
     Block,
@@ -27,6 +28,12 @@ from barometre_pipeline.publish.report.blocks import (
 from barometre_pipeline.publish.report.numbers import is_missing
 from barometre_pipeline.publish.report.tables import PublishedTables
 from barometre_pipeline.publish.report.trace import Tracer
+from barometre_pipeline.stats.publication import (
+    CONFIDENTIALITY,
+    reader_reason,
+    reason_codes,
+    reason_key,
+)
 from barometre_pipeline.vocabulary import (
     DEPARTEMENT_LABELS,
     FAMILY_PILOT,
@@ -76,17 +83,10 @@ def load_texts() -> dict:
 
 
 def withheld_reason(reason: str | None) -> str:
-    """The reader's words for why a value is not shown (never the value, never its bounds)."""
-    text = (reason or "").lower()
-    if "complementary" in text:
-        return "masqué (secret secondaire)"
-    if "sensitive" in text:
-        return "masqué (indicateur sensible, règle renforcée)"
-    if "confidentiality" in text or "n_unweighted" in text or "schools" in text:
-        return "masqué (trop peu de répondants)"
-    if "reliability" in text or "n_effective" in text or "ci_width" in text:
-        return "masqué (estimation trop imprécise)"
-    return "masqué (règles de publication)"
+    """The reader's words for why a value is not shown (never the value, never its bounds): the
+    publication rules' own short words (``stats.publication.REASONS``, shared with the site and
+    the data dictionary), which carry no number — every number in the report is a traced one."""
+    return f"masqué ({reader_reason(reason)['fr_short']})"
 
 
 class ReportBuilder:
@@ -162,17 +162,29 @@ class ReportBuilder:
 
     @staticmethod
     def too_few(row: dict) -> bool:
-        """A cell withheld for having too few respondents: its count is not repeated either."""
-        return bool(row.get("suppressed")) and withheld_reason(
-            row.get("suppression_reason")) == withheld_reason("confidentiality")
+        """A cell withheld by statistical secrecy (too few respondents or schools): its count is not
+        repeated either."""
+        return bool(row.get("suppressed")) and any(
+            reason_key(code).startswith(f"{CONFIDENTIALITY}:")
+            for code in reason_codes(row.get("suppression_reason")))
 
     # --- labels --------------------------------------------------------------------------------
     def territory_name(self, territory: str) -> str:
         return label(TERRITORY_LABELS, territory)
 
-    def indicator_label(self, row_or_code) -> str:
+    def indicator_label(self, row_or_code, territory: str | None = None) -> str:
+        """The indicator's label as its readers know it: worded for ``territory`` (by default the
+        row's, else the report's only territory) where the catalogue words it per territory
+        (the helpline each territory asked about), else the general label."""
         code = row_or_code if isinstance(row_or_code, str) else row_or_code["indicator_code"]
         definition = self.t.indicator_definition(code)
+        if territory is None and not isinstance(row_or_code, str):
+            territory = row_or_code.get("territory")
+        if territory is None and len(self.scope.territories) == 1:
+            territory = self.scope.territories[0]
+        worded = territory_label(definition, "fr", territory)
+        if worded:
+            return self.local_words(worded)
         if self.scope.wording == "qc":
             variable = str(definition.get("numerator", "")).split(" ")[0]
             entry = self.t.codebook.get("variables", {}).get(variable)

@@ -17,8 +17,11 @@ def is_missing(value: object) -> bool:
 
 
 def _decimal(value: float, digits: int) -> str:
-    text = f"{value:.{digits}f}".replace(".", ",")
-    return text.replace("-", MINUS)
+    text = f"{value:.{digits}f}"
+    # A value that rounds to zero reads 0, not "−0" (a stable difference is no fall).
+    if text.startswith("-") and not text.strip("-0."):
+        text = text[1:]
+    return text.replace(".", ",").replace("-", MINUS)
 
 
 def percent(value: float) -> str:
@@ -27,10 +30,13 @@ def percent(value: float) -> str:
 
 
 def points(value: float) -> str:
-    """A difference of proportions in percentage points, signed: ``0.035`` -> ``+3,5 points``."""
+    """A difference of proportions in percentage points, signed: ``0.035`` -> ``+3,5 points``,
+    ``-0.0004`` -> ``0,0 point``. French puts "point" in the singular below 2 (``1,9 point``),
+    judged on the number as printed."""
     number = _decimal(100 * value, 1)
-    sign = "+" if value > 0 and number != "0,0" else ""
-    unit = "point" if abs(round(100 * value, 1)) < 2 else "points"
+    printed = float(number.replace(MINUS, "-").replace(",", "."))
+    sign = "+" if printed > 0 else ""
+    unit = "point" if abs(printed) < 2 else "points"
     return f"{sign}{number}{NBSP}{unit}"
 
 

@@ -15,6 +15,7 @@ from barometre_pipeline.publish.report.build import (
     withheld_reason,
 )
 from barometre_pipeline.publish.report.numbers import is_missing
+from barometre_pipeline.stats.publication import RELIABILITY
 from barometre_pipeline.vocabulary import (
     FAMILY_PILOT,
     TERRITORY_ORLEANS_TOURS,
@@ -30,6 +31,8 @@ HELP = ("TOLD_NOBODY", "TOLD_ADULT", "REPORTED_PLATFORM", "KNOWS_HELPLINE")
 IMPACTS = ("WHO5_LOW_VICTIMS", "WHO5_LOW_NONVICTIMS", "ABSENCE_VICTIMS", "FEELS_UNSAFE", SELF_HARM)
 WAVE_FIGURE = ("CV_ANY", "CV_REPEATED", "PERPETRATOR", "WITNESS", "WHO5_LOW", "FEELS_UNSAFE",
                "KNOWS_HELPLINE", "PREVENTION_SESSION")
+# Self-harm ideation not discussed: said in the sensitive-indicator reason's own words.
+SENSITIVE_WITHHELD = f"{RELIABILITY}:sensitive_n"
 # Who is most exposed: the breakdowns of the headline indicator, in reading order.
 EXPOSURE_DIMENSIONS = (("sex", "Sexe"), ("level", "Niveau"), ("age_band", "Âge"),
                        ("departement", "Département"), ("priority_education",
@@ -453,7 +456,7 @@ def _impacts(b: ReportBuilder) -> Section:
                 if not (_self_harm_allowed(b, indicator) and _self_harm_allowed(b, row)):
                     findings.append(b.finding(
                         f"{b.territory_name(territory)} : idées d'automutilation — "
-                        f"{withheld_reason('sensitive')}, la règle renforcée n'est pas remplie."))
+                        f"{withheld_reason(SENSITIVE_WITHHELD)}."))
                     continue
                 discussed_self_harm = True
             if not _published(row):
@@ -663,14 +666,14 @@ def waves(b: ReportBuilder) -> Section:
             old = select.cell(b.t.indicators, code, before)
             new = select.cell(b.t.indicators, code, after)
             if not _published(row):
-                rows.append([Cell(b.indicator_label(code)), b.value_cell(old), b.value_cell(new),
+                rows.append([Cell(b.indicator_label(code, territory)), b.value_cell(old), b.value_cell(new),
                              Cell(withheld_reason(row.get("suppression_reason")), withheld=True),
                              Cell("—"), Cell("")])
                 continue
             verdict = wording.change_verdict(row["estimate"], row.get("ci_low"),
                                              row.get("ci_high"),
                                              wording.is_significant(row, b.alpha))
-            rows.append([Cell(b.indicator_label(code)), b.value_cell(old), b.value_cell(new),
+            rows.append([Cell(b.indicator_label(code, territory)), b.value_cell(old), b.value_cell(new),
                          Cell(b.quote("effects", row, "estimate", "points")),
                          Cell(f"{b.quote('effects', row, 'ci_low', 'points')} à "
                               f"{b.quote('effects', row, 'ci_high', 'points')}"),
@@ -685,7 +688,7 @@ def waves(b: ReportBuilder) -> Section:
         entries = []
         for code in WAVE_FIGURE:
             for period, source in b.waves[territory][-2:]:
-                label_text = b.indicator_label(code)
+                label_text = b.indicator_label(code, territory)
                 if len(b.territories) > 1:
                     label_text = f"{label_text} ({b.territory_name(territory)})"
                 entries.append((label_text, period, select.cell(b.t.indicators, code, source)))

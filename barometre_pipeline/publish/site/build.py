@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -31,6 +31,7 @@ import pandas as pd
 import yaml
 
 from barometre_pipeline import vocabulary as voc
+from barometre_pipeline.indicators.catalogue import territory_label
 from barometre_pipeline.publish.atomic import VERSIONS_DIR, publish_atomically
 from barometre_pipeline.publish.site import formatting, labels, payload, texts, views
 from barometre_pipeline.publish.site.geo import Map, load_map
@@ -118,13 +119,20 @@ def load_inputs(export_dir: Path, data_dir: Path) -> SiteInputs:
     )
 
 
-def _indicator_entries(catalogue: Mapping, synthetic: bool = False) -> dict[str, dict]:
+def _indicator_entries(catalogue: Mapping, synthetic: bool = False,
+                       territories: Mapping[str, Iterable[str]] | None = None) -> dict[str, dict]:
     """Labels and sheet texts of each indicator; population and limits default from the
-    denominator and the theme when the catalogue does not word them itself."""
+    denominator and the theme when the catalogue does not word them itself. ``territories``:
+    indicator code -> the territories it is published for, where an indicator worded per
+    territory (the helpline each territory asked about) gets its own labels."""
     out = {}
     for spec in catalogue.get("indicators") or []:
         entry = {"fr": spec["label_fr"], "en": spec["label_en"], "theme": spec.get("theme", ""),
                  "unit": spec.get("unit", ""), "sensitive": bool(spec.get("sensitive", False))}
+        worded = {t: {language: territory_label(spec, language, t) for language in ("fr", "en")}
+                  for t in (territories or {}).get(spec["code"], ()) if territory_label(spec, "fr", t)}
+        if worded:
+            entry["territories"] = dict(sorted(worded.items()))
         population = texts.POPULATIONS.get(str(spec.get("denominator", "TRUE")).strip())
         limits = texts.LIMITS.get(entry["theme"])
         for language in ("fr", "en"):
@@ -139,11 +147,17 @@ def _indicator_entries(catalogue: Mapping, synthetic: bool = False) -> dict[str,
     return out
 
 
+def _published_territories(rows: list[dict]) -> dict[str, set[str]]:
+    """Indicator code -> the territories the site shows it for."""
+    out: dict[str, set[str]] = {}
+    for row in rows:
+        out.setdefault(row["i"], set()).add(row["t"])
+    return out
+
+
 def build_payload(inputs: SiteInputs) -> dict[str, Any]:
     """Everything ``site.js`` reads, JSON-able and deterministic."""
-    publication = inputs.catalogue.get("publication") or {}
-    sensitive_n = publication.get("sensitive_min_n_unweighted")
-    rows, reasons = payload.indicator_rows(inputs.exports.indicators, sensitive_n)
+    rows, reasons = payload.indicator_rows(inputs.exports.indicators)
     comparisons = payload.comparison_rows(inputs.exports.comparisons)
     pilot_territories = sorted({r["t"] for r in rows if r["f"] == voc.FAMILY_PILOT},
                                key=lambda t: (voc.PILOT_TERRITORIES.index(t) if t in voc.PILOT_TERRITORIES else 99, t))
@@ -154,7 +168,8 @@ def build_payload(inputs: SiteInputs) -> dict[str, Any]:
         "comparisons": comparisons,
         "sources": payload.source_entries(inputs.exports.sources, inputs.retrieved),
         "indicators": _indicator_entries(
-            inputs.catalogue, synthetic=bool(inputs.exports.sources.get("synthetic", pd.Series(dtype=bool)).fillna(False).any())),
+            inputs.catalogue, synthetic=bool(inputs.exports.sources.get("synthetic", pd.Series(dtype=bool)).fillna(False).any()),
+            territories=_published_territories(rows)),
         "dimensions": labels.dimension_values(inputs.codebook),
         "dimensionNames": labels.DIMENSION_NAMES,
         "levels": labels.level_order(inputs.codebook),

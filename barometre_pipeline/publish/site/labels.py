@@ -1,6 +1,6 @@
 """What readers see instead of codes: withheld-cell reasons, verdicts, dimension values, sources.
 
-Field actors must never meet ``SOURCE_SECONDAIRE``, ``n_unweighted<30`` or
+Field actors must never meet ``SOURCE_SECONDAIRE``, ``confidentiality:n<5`` or
 ``pilot_orleans_tours_2025``: every code that reaches a page goes through one of these functions,
 in French and English. Territory, sex and family labels come from ``vocabulary``; levels, age
 bands, sectors and priority-education codes from ``data/codebook.yaml``.
@@ -12,82 +12,16 @@ import re
 from collections.abc import Mapping
 
 from barometre_pipeline import vocabulary as voc
+from barometre_pipeline.stats.publication import reader_reason
 
 LANGUAGES = ("fr", "en")
 
-# Why a cell is withheld, by reason keyword (stats.publication writes e.g. "n_unweighted<30;
-# n_effective<30", and after the publication-rules issue "confidentiality:n<30",
-# "reliability:effective_n<30", "complementary:<cell>"). Most telling first.
-_THRESHOLD = re.compile(r"<\s*=?\s*(\d+(?:[.,]\d+)?)")
 
-
-def _threshold(part: str) -> str:
-    found = _THRESHOLD.search(part)
-    return found.group(1) if found else ""
-
-
-SHORT_REASONS: dict[str, dict[str, str]] = {
-    "sensitive": {"fr": "indicateur sensible", "en": "sensitive indicator"},
-    "confidentiality": {"fr": "trop peu de répondants", "en": "too few respondents"},
-    "information": {"fr": "trop peu d'information", "en": "too little information"},
-    "complementary": {"fr": "secret statistique", "en": "statistical confidentiality"},
-    "imprecise": {"fr": "trop imprécis", "en": "too imprecise"},
-    "source": {"fr": "non publié par la source", "en": "not published by the source"},
-    "other": {"fr": "règles de publication", "en": "publication rules"},
-}
-
-
-def withheld_reason(reason: str | None, sensitive_min_n: int | None = None) -> dict[str, str]:
+def withheld_reason(reason: str | None) -> dict[str, str]:
     """The plain-language reason of a withheld cell (never the raw code): ``fr``/``en`` for tables,
-    ``fr_short``/``en_short`` for chart labels."""
-    long = _withheld_long(reason, sensitive_min_n)
-    short = SHORT_REASONS[long.pop("kind")]
-    return {**long, "fr_short": short["fr"], "en_short": short["en"]}
-
-
-def _withheld_long(reason: str | None, sensitive_min_n: int | None) -> dict[str, str]:
-    parts = [p.strip() for p in (reason or "").split(";") if p.strip()]
-    lowered = [p.lower() for p in parts]
-
-    def has(*words: str) -> str | None:
-        for part in lowered:
-            if any(word in part for word in words):
-                return part
-        return None
-
-    if has("sensitive"):
-        n = str(sensitive_min_n) if sensitive_min_n else ""
-        return {
-            "kind": "sensitive",
-            "fr": "indicateur sensible : règle de publication renforcée"
-                  + (f" (au moins {n} répondants)" if n else "") + " non atteinte",
-            "en": "sensitive indicator: stricter publication rule"
-                  + (f" (at least {n} respondents)" if n else "") + " not met",
-        }
-    if part := has("schools<", "school<"):
-        n = _threshold(part)
-        return {"kind": "confidentiality", "fr": f"moins de {n} établissements dans la case (confidentialité)",
-                "en": f"fewer than {n} schools in the cell (confidentiality)"}
-    if part := has("n_unweighted", "confidentiality:n", "confidentiality"):
-        n = _threshold(part)
-        return {"kind": "confidentiality", "fr": f"moins de {n} répondants (confidentialité)" if n else "trop peu de répondants (confidentialité)",
-                "en": f"fewer than {n} respondents (confidentiality)" if n else "too few respondents (confidentiality)"}
-    if part := has("n_effective", "effective_n"):
-        n = _threshold(part)
-        return {"kind": "information", "fr": f"effectif efficace inférieur à {n} : trop peu d'information" if n else "trop peu d'information",
-                "en": f"effective sample size below {n}: too little information" if n else "too little information"}
-    if has("complementary"):
-        return {"kind": "complementary", "fr": "secret statistique : masquée pour qu'aucune autre case masquée ne puisse être recalculée",
-                "en": "statistical confidentiality: hidden so that no other hidden cell can be recalculated"}
-    if has("ci_width", "reliability"):
-        return {"kind": "imprecise", "fr": "estimation trop imprécise (intervalle de confiance trop large)",
-                "en": "estimate too imprecise (confidence interval too wide)"}
-    if has("not_published_by_source"):
-        return {"kind": "source", "fr": "valeur non publiée par la source", "en": "value not published by the source"}
-    if has("no_estimate"):
-        return {"kind": "confidentiality", "fr": "aucune réponse dans cette case", "en": "no answer in this cell"}
-    return {"kind": "other", "fr": "non publiée en application des règles de publication",
-            "en": "withheld under the publication rules"}
+    ``fr_short``/``en_short`` for chart labels. The words are the publication rules' own
+    vocabulary (``stats.publication.REASONS``), shared with the report and the data dictionary."""
+    return reader_reason(reason)
 
 
 RELIABILITY_NOTES: dict[str, dict[str, str]] = {

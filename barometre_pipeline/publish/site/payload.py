@@ -89,7 +89,7 @@ def _provenance(value: Any) -> dict:
         return {}
 
 
-def indicator_rows(frame: pd.DataFrame, sensitive_min_n: int | None) -> tuple[list[dict], dict[str, dict]]:
+def indicator_rows(frame: pd.DataFrame) -> tuple[list[dict], dict[str, dict]]:
     """Compact indicator rows and the reader text of each withheld reason met."""
     _check_withheld(frame, "indicators", ("estimate", "ci_low", "ci_high", "se"))
     reasons: dict[str, dict] = {}
@@ -99,7 +99,7 @@ def indicator_rows(frame: pd.DataFrame, sensitive_min_n: int | None) -> tuple[li
         reason = _text(record.get("suppression_reason")) if suppressed else None
         if suppressed:
             reason = reason or "withheld"
-            reasons.setdefault(reason, labels.withheld_reason(reason, sensitive_min_n))
+            reasons.setdefault(reason, labels.withheld_reason(reason))
         provenance = _provenance(record.get("provenance"))
         rows.append({
             "k": row_key(record),

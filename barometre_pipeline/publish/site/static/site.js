@@ -107,7 +107,12 @@
       .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
   }
   function lab(entry, fallback) { return entry ? (entry[LANG] || entry.fr || fallback) : fallback; }
-  function indicatorLabel(code) { return lab(B.indicators[code], code); }
+  // An indicator worded per territory (the helpline each territory asked about) reads its own
+  // label where one territory is shown; the general label elsewhere.
+  function indicatorLabel(code, t) {
+    var entry = B.indicators[code];
+    return lab(entry && t && entry.territories && entry.territories[t] || entry, code);
+  }
   function dimLabel(dim, code) { return lab((B.dimensions[dim] || {})[code], code); }
   function territoryLabel(code) { return lab(B.territories[code], code); }
   function reason(row, short) {
@@ -332,7 +337,7 @@
       html += '<p class="headline-value fig withheld" data-key="' + esc(row.k) + '" data-field="estimate">' + esc(withheldText(row)) + "</p>";
     } else {
       html += '<p class="headline-value"><span class="fig" data-key="' + esc(row.k) + '" data-field="estimate">' + esc(pct(row.e)) + "</span></p>" +
-        '<p class="headline-label">' + esc(indicatorLabel(code)) + " — " + esc(territoryLabel(state.t)) + ", " + esc(state.w) + "</p>" +
+        '<p class="headline-label">' + esc(indicatorLabel(code, state.t)) + " — " + esc(territoryLabel(state.t)) + ", " + esc(state.w) + "</p>" +
         "<p>" + esc(T.col_interval + COLON) + '<span class="fig" data-key="' + esc(row.k) + '" data-field="ci">' + esc(pct(row.lo) + " " + T.to + " " + pct(row.hi)) + "</span> · " +
         '<span class="fig" data-key="' + esc(row.k) + '" data-field="n">' + esc(count(row.n)) + "</span> " + esc(T.respondents) + "</p>";
       if (reliabilityNote(row)) { html += '<p class="caution">⚠ ' + esc(reliabilityNote(row)) + "</p>"; }
@@ -375,7 +380,7 @@
   }
 
   render.bars = function (panel, container) {
-    var items = panel.codes.map(function (code) { return { label: indicatorLabel(code), row: pilotRow(code), code: code }; });
+    var items = panel.codes.map(function (code) { return { label: indicatorLabel(code, state.t), row: pilotRow(code), code: code }; });
     if (panel.sort) {
       items.sort(function (a, b) {
         var av = a.row && a.row.e !== null ? a.row.e : -1, bv = b.row && b.row.e !== null ? b.row.e : -1;
@@ -413,7 +418,7 @@
       return { html: '<p class="missing">' + esc(T.not_available) + "</p>", note: ignoredNote(note) };
     }
     return { items: items, note: ignoredNote(note), spec: function (max) { return intervalSpec(items, { max: max }, container); },
-      table: figureTable(panel.title + " — " + indicatorLabel(code), items, T.col_category) };
+      table: figureTable(panel.title + " — " + indicatorLabel(code, state.t), items, T.col_category) };
   };
 
   function levelFits(level) {
@@ -431,7 +436,7 @@
     var codes = Object.keys(B.indicators).filter(function (c) { return crossedCodes[c]; });
     return '<div class="panel-control"><label for="heat-code">' + esc(T.col_indicator) + '</label><select id="heat-code">' +
       codes.map(function (c) {
-        return '<option value="' + esc(c) + '"' + (c === code ? " selected" : "") + ">" + esc(indicatorLabel(c)) + "</option>";
+        return '<option value="' + esc(c) + '"' + (c === code ? " selected" : "") + ">" + esc(indicatorLabel(c, state.t)) + "</option>";
       }).join("") + "</select></div>";
   }
 
@@ -471,7 +476,7 @@
     var legend = '<p class="heat-legend">' + (LANG === "fr" ? "Plus la case est foncée, plus la part est élevée ; la valeur est écrite dans chaque case, avec son intervalle de confiance à 95 %. Case hachurée : non publiée, avec sa raison." :
       "The darker the cell, the higher the share; each cell shows its value and 95% confidence interval. Hatched cell: withheld, with its reason.") + "</p>";
     var note = ignoredNote(activeFilterNames(["sex", "level"]));
-    return { html: heatMenu(code) + tableWrap(panel.title + " — " + indicatorLabel(code) + " (" + territoryLabel(state.t) + ", " + state.w + ")", head, body) + legend, note: note };
+    return { html: heatMenu(code) + tableWrap(panel.title + " — " + indicatorLabel(code, state.t) + " (" + territoryLabel(state.t) + ", " + state.w + ")", head, body) + legend, note: note };
   };
 
   render.map = function (panel, container, section) {
@@ -550,7 +555,7 @@
     panel.codes.forEach(function (code) {
       B.pilotTerritories.forEach(function (t) {
         var period = pilotPeriods[t] && pilotPeriods[t][state.w] ? state.w : periods(t).slice(-1)[0];
-        items.push({ label: indicatorLabel(code) + " — " + territoryLabel(t) + " " + period, row: pilotRow(code, dims, t, period) });
+        items.push({ label: indicatorLabel(code, t) + " — " + territoryLabel(t) + " " + period, row: pilotRow(code, dims, t, period) });
       });
     });
     return { items: items, note: ignoredNote(activeFilterNames(["level", "departement"])),
@@ -559,7 +564,7 @@
 
   function effectLabel(e) {
     var exposure = lab(B.exposures[e.x], e.x);
-    var outcome = lab(B.outcomes[e.o], null) || indicatorLabel(e.o);
+    var outcome = lab(B.outcomes[e.o], null) || indicatorLabel(e.o, e.t);
     return exposure + " → " + outcome;
   }
 
@@ -690,7 +695,7 @@
     var head = "<tr><th scope=\"col\">" + esc(T.col_indicator) + "</th><th scope=\"col\">" + esc(T.col_wave) + "</th><th scope=\"col\">" + esc(T.col_difference) +
       "</th><th scope=\"col\">" + esc(T.col_interval) + "</th><th scope=\"col\">" + esc(T.col_p) + "</th><th scope=\"col\">" + esc(T.col_q) + "</th><th scope=\"col\">" + esc(T.col_verdict) + "</th></tr>";
     var body = list.map(function (e) {
-      return "<tr><th scope=\"row\">" + esc(indicatorLabel(e.o)) + "</th><td>" + esc(e.p.replace("/", " → ")) + "</td>" +
+      return "<tr><th scope=\"row\">" + esc(indicatorLabel(e.o, e.t)) + "</th><td>" + esc(e.p.replace("/", " → ")) + "</td>" +
         '<td class="fig-effect num" data-effect-key="' + esc(e.k) + '">' + esc(effectText(e)) + "</td><td class=\"num\">" + esc(effectCI(e)) + "</td>" +
         "<td class=\"num\">" + esc(pvalue(e.pv)) + "</td><td class=\"num\">" + esc(pvalue(e.qv)) + "</td><td>" +
         (hasQ(e) && e.sig ? "<strong>" + esc(T.significant) + "</strong>" : esc(significance(e))) + "</td></tr>";
@@ -736,7 +741,7 @@
       var cell = c.i + "|" + c.sex + "|" + c.grade_group;
       if (!seen[cell]) {
         seen[cell] = true;
-        items.push({ label: indicatorLabel(c.i) + " · " + population(c) + " — " + T.pilot + " " + c.p, e: c.ep, lo: c.lop, hi: c.hip, text: pct(c.ep), kind: T.pilot });
+        items.push({ label: indicatorLabel(c.i, c.t) + " · " + population(c) + " — " + T.pilot + " " + c.p, e: c.ep, lo: c.lop, hi: c.hip, text: pct(c.ep), kind: T.pilot });
       }
       items.push({ label: sourceName(c.sr) + " " + c.pr + " (" + territoryLabel(c.tr) + ")" + COLON + lab(B.verdicts[c.v], c.v), e: c.er, lo: c.lor, hi: c.hir,
         text: pct(c.er), kind: T.reference });
@@ -747,7 +752,7 @@
     var body = charted.map(function (c) {
       var row = comparisonPilotRow(c);
       var pilotCell = row ? '<span class="fig" data-key="' + esc(row.k) + '" data-field="estimate">' + esc(pct(row.e)) + "</span>" : esc(pct(c.ep));
-      return "<tr><th scope=\"row\">" + esc(indicatorLabel(c.i) + " · " + population(c)) + "</th><td class=\"num\">" + pilotCell + "<br>" +
+      return "<tr><th scope=\"row\">" + esc(indicatorLabel(c.i, c.t) + " · " + population(c)) + "</th><td class=\"num\">" + pilotCell + "<br>" +
         esc(T.interval + " " + pct(c.lop) + " " + T.to + " " + pct(c.hip)) + '</td><td class="num fig-comparison" data-comparison-key="' + esc(c.k) + '">' +
         esc(pct(c.er)) + (c.lor !== null ? "<br>" + esc(T.interval + " " + pct(c.lor) + " " + T.to + " " + pct(c.hir)) : "") + "</td><td>" +
         esc(sourceName(c.sr) + ", " + c.pr + " (" + territoryLabel(c.tr) + ")") + "</td><td class=\"num\">" + esc(points(c.d)) + "</td><td class=\"num\">" +
@@ -757,7 +762,7 @@
     var ctxHead = "<tr><th scope=\"col\">" + esc(T.col_indicator) + "</th><th scope=\"col\">" + esc(T.col_source) + "</th><th scope=\"col\">" + esc(T.col_estimate) +
       "</th><th scope=\"col\">" + esc(T.col_reason) + "</th></tr>";
     var ctxBody = context.map(function (c) {
-      return "<tr><th scope=\"row\">" + esc(indicatorLabel(c.i) + " · " + population(c)) + "</th><td>" + esc(sourceName(c.sr) + ", " + c.pr + " (" + territoryLabel(c.tr) + ")") +
+      return "<tr><th scope=\"row\">" + esc(indicatorLabel(c.i, c.t) + " · " + population(c)) + "</th><td>" + esc(sourceName(c.sr) + ", " + c.pr + " (" + territoryLabel(c.tr) + ")") +
         '</td><td class="num fig-comparison" data-comparison-key="' + esc(c.k) + '">' + esc(pct(c.er)) + "</td><td>" + esc(c.why ? c.why[LANG] : "") + "</td></tr>";
     }).join("");
     html += '<h3 class="context-title">' + esc(T.compare_context) + "</h3>" +
