@@ -16,10 +16,9 @@ Step 2 is one ``np.bincount`` per indicator and total, step 3 products of sparse
 matrices (``scipy.sparse``); both add the rows in their scan order: one thread, a fixed order, so
 the same input gives the same bytes. (DuckDB did the step-2 sums as 6 filtered aggregates per
 indicator; on the 467,076 respondents of a national wave, 108 such aggregates took 5.3 s on one
-thread, sparse products about half a second; on 1M respondents × 10 indicators the bincounts
-take 0.15 s against 0.5 s for the sparse products, which read the rows out of order.) A NULL
-dimension puts the row in no cell of the breakdowns using it; NULL stratum or PSU values are a
-group of their own.
+thread, sparse products about half a second, bincounts less: see :func:`finest_totals`.) A
+NULL dimension puts the row in no cell of the breakdowns using it; NULL stratum or PSU values
+are a group of their own.
 """
 
 from __future__ import annotations
@@ -203,7 +202,8 @@ def finest_totals(sample: Respondents, combo: np.ndarray | None, *,
     sums: dict[str, np.ndarray | None] = {name: np.empty((groups, indicators)) for name in names}
     # One bincount per indicator and total: it adds the rows in scan order (one thread, the same
     # bytes on every run) into a group table small enough to stay in cache, where a sparse
-    # (group × respondent) product reads the rows out of order (1M rows: 4 against 40 ms).
+    # (group × respondent) product reads the rows out of order (measured: 1M rows × 10 indicators
+    # × 4 totals, 0.2 s against 0.48 s; 467k rows × 38 indicators × 6 totals, 0.53 against 0.85 s).
     for i in range(indicators):
         members, events = sample.members[i], sample.events[i]
         sums["a"][:, i], sums["b"][:, i] = total(w * events), total(w * members)
