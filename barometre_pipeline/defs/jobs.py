@@ -1,6 +1,7 @@
 """The nightly refresh and the raw-files sensor: both run only what changed.
 
-- `nightly_refresh` (job): every materialisable asset; `barometre materialize --all` runs it whole.
+- `nightly_refresh` (job): every materialisable asset; `barometre materialize --all` runs it whole,
+  every pilot territory × wave partition in the one run.
 - `nightly_refresh_0200_paris` (schedule, running by default): at 02:00 Europe/Paris, observes the
   inputs and requests a run of the stale assets only, or skips when nothing changed.
 - `raw_files_changed` (sensor, running by default, every 60 s): hashes each source's manifest and
@@ -31,7 +32,8 @@ nightly_refresh = dg.define_asset_job(
     "nightly_refresh",
     selection=dg.AssetSelection.all(),
     description="Re-read, re-validate, re-estimate and re-publish. The schedule and the sensor "
-    "launch it on the stale assets only; launched by hand it runs everything.",
+    "launch it on the stale assets and pilot waves only; launched by hand on every pilot "
+    "partition (a single-run backfill) it runs everything.",
 )
 
 

@@ -70,9 +70,10 @@ def test_exports_identical_with_sql_and_reference_staging(tmp_path, monkeypatch)
 
 
 def _staged_rows(result: dg.ExecuteInProcessResult) -> dict[str, int]:
+    """Staged rows per pilot wave (the waves of `staging/pilot`, one run for all of them)."""
     rows = {}
     for event in result.get_asset_materialization_events():
-        key = event.asset_key.path
-        if key[0] == "staging" and key[1].startswith("pilot_"):
-            rows[key[1]] = int(event.materialization.metadata["staged_rows"].value)
+        if event.asset_key.to_user_string() == "staging/pilot":
+            for source_id, metadata in event.materialization.metadata["waves"].value.items():
+                rows[source_id] = int(metadata["staged_rows"])
     return rows
