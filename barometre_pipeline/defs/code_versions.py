@@ -18,10 +18,14 @@ PACKAGE = Path(__file__).resolve().parent.parent
 # modules, and the templates, scripts and styles the report and the site are made from).
 LAYER_CODE: dict[str, tuple[str, ...]] = {
     "observe": ("defs/observations.py", "sources/fingerprint.py"),
-    "raw": ("defs/sources.py", "sources", "staging/pii.py", "vocabulary.py", "warehouse.py"),
-    "staging": ("defs/sources.py", "sources", "staging", "vocabulary.py", "warehouse.py"),
-    "weighting": ("defs/sources.py", "calibration", "stats/weighting.py", "warehouse.py"),
-    "indicators": ("defs/sources.py", "indicators", "stats", "warehouse.py"),
+    "raw": ("defs/sources.py", "defs/partitions.py", "sources", "staging/pii.py",
+            "vocabulary.py", "warehouse.py"),
+    "staging": ("defs/sources.py", "defs/partitions.py", "sources", "staging", "vocabulary.py",
+                "warehouse.py"),
+    "weighting": ("defs/sources.py", "defs/partitions.py", "calibration", "stats/weighting.py",
+                  "warehouse.py"),
+    "indicators": ("defs/sources.py", "defs/partitions.py", "indicators", "stats",
+                   "warehouse.py"),
     "consolidated": ("defs/consolidated.py", "indicators", "stats", "publish/contract.py",
                      "metadata", "vocabulary.py", "warehouse.py"),
     "analysis": ("defs/analysis.py", "analysis", "stats", "indicators", "vocabulary.py",
