@@ -25,6 +25,7 @@ from barometre_pipeline.publish.contract import (
     schema_fingerprint,
 )
 from barometre_pipeline.stats.publication import REASONS as SUPPRESSION_REASONS
+from barometre_pipeline.vocabulary import FAMILY_LABELS, SEX_CODES, SEX_LABELS, UNKNOWN
 
 DICTIONARY_BASENAME = "data_dictionary"
 # Catalogue fields shown on an indicator sheet, in this order (others are kept in "other").
@@ -43,17 +44,6 @@ SHEET_LABELS_FR: dict[str, str] = {
     "question_en": "Question (en)", "population_fr": "Population", "population_en": "Population (en)",
     "limits_fr": "Limites", "limits_en": "Limits (en)", "sensitive": "Indicateur sensible",
     "territory_labels": "Libellés propres à un territoire",
-}
-SOURCE_FAMILY_LABELS: dict[str, tuple[str, str]] = {
-    "pilot": ("Enquête pilote du baromètre (données synthétiques à ce stade)", "Barometer pilot survey (synthetic data at this stage)"),
-    "public": ("Statistique publique publiée (DEPP, SSMSI, Insee, ISQ…)", "Published official statistics (DEPP, SSMSI, Insee, ISQ…)"),
-    "scientific": ("Littérature scientifique (méta-analyses, tailles d'effet)", "Scientific literature (meta-analyses, effect sizes)"),
-}
-SEX_LABELS: dict[str, tuple[str, str]] = {
-    "F": ("Fille", "Girl"),
-    "M": ("Garçon", "Boy"),
-    "X": ("Autre / préfère ne pas répondre", "Other / prefer not to say"),
-    "_U": ("Non renseigné (question sans réponse)", "Unknown (question not answered)"),
 }
 CODED_VARIABLES: tuple[str, ...] = ("territory", "level", "grade_group", "age_band", "departement")
 
@@ -114,8 +104,10 @@ def build_data_dictionary(
         datasets[name] = {"columns": _dataset_columns(spec)}
     codes = {
         "total": {TOTAL_CODE: {"fr": "Total : la ligne n'est pas ventilée selon cette dimension", "en": "Total: the row is not broken down by this dimension"}},
-        "sex": {code: {"fr": fr, "en": en} for code, (fr, en) in SEX_LABELS.items()},
-        "source_family": {code: {"fr": SOURCE_FAMILY_LABELS[code][0], "en": SOURCE_FAMILY_LABELS[code][1]} for code in SOURCE_FAMILIES},
+        # Sex and source-family labels are the vocabulary's (the same words as the site, the CSV
+        # bundles and the report); the total code is documented once, under "total".
+        "sex": {code: dict(SEX_LABELS[code]) for code in (*SEX_CODES, UNKNOWN)},
+        "source_family": {code: dict(FAMILY_LABELS[code]) for code in SOURCE_FAMILIES},
         "reliability": {code: {"fr": fr, "en": en} for code, (fr, en) in RELIABILITY_CODES.items()},
         # Every reason code the publication rules write, in the readers' words (N: the threshold
         # written in the code, as configured in data/indicators.yaml).

@@ -18,6 +18,13 @@ from barometre_pipeline.publish.dictionary import (
     write_data_dictionary,
 )
 from barometre_pipeline.stats.publication import REASONS, reason_key
+from barometre_pipeline.vocabulary import (
+    FAMILY_LABELS,
+    SEX_CODES,
+    SEX_LABELS,
+    SOURCE_FAMILIES,
+    UNKNOWN,
+)
 
 CODEBOOK = {"variables": {"level": {"values": {"6E": {"fr": "6e", "en": "Grade 6 (FR)"}, "SEC1": {"fr": "Secondaire 1"}}}}}
 
@@ -94,3 +101,15 @@ def test_html_dictionary_has_viewport_landmarks_and_a_contents_list():
     assert '<th scope="row">Définition</th>' in page and "Question posée au Québec" in page
     # Wide tables scroll in their own focusable region, never the page.
     assert 'class="table-wrap" tabindex="0" role="region"' in page
+
+
+def test_dictionary_labels_are_the_vocabulary_labels(catalogue):
+    # One spelling per code: the dictionary says what the site, the CSV bundles and the report say.
+    codes = build_data_dictionary(catalogue, codebook=CODEBOOK)["codes"]
+    assert codes["sex"] == {code: SEX_LABELS[code] for code in (*SEX_CODES, UNKNOWN)}
+    assert codes["sex"]["F"]["fr"] == "Filles"  # the plural the report's tables print
+    assert codes["source_family"] == {code: FAMILY_LABELS[code] for code in SOURCE_FAMILIES}
+    assert set(codes["source_family"]) == {"pilot", "public", "scientific"}
+    markdown = render_dictionary_markdown(build_data_dictionary(catalogue, codebook=CODEBOOK))
+    for code in SOURCE_FAMILIES:
+        assert FAMILY_LABELS[code]["fr"] in markdown
