@@ -237,7 +237,7 @@ def _read_raw(context, warehouse: DuckDBResource, manifest: Manifest,
     from barometre_pipeline.sources.ingest import read_raw_source
 
     raw = read_raw_source(manifest, data_dir)
-    frame = raw.frame
+    frame = raw.rows  # Arrow when it can be: DuckDB scans it with no pandas copy in between
     raw_table = source_table(raw_key(manifest), manifest)
     status_table = source_table(raw_status_key(manifest), manifest)
     with warehouse.get_connection() as con:
@@ -272,9 +272,9 @@ def _read_raw(context, warehouse: DuckDBResource, manifest: Manifest,
                 f"delimiter {f.delimiter!r}, decimal {f.decimal!r}, {f.input_rows} rows"
                 for f in raw.files) or "(none)"),
             "input_rows": raw.input_rows,
-            "read_rows": len(raw.frame),
+            "read_rows": raw.read_rows,
             "unparseable_lines": len(raw.rejects),
-            "dagster/row_count": len(raw.frame),
+            "dagster/row_count": raw.read_rows,
         },
         raw_status_key(manifest): outcome,
         raw_files_key(manifest): {"dagster/row_count": len(raw.files)},

@@ -434,22 +434,22 @@ def read_delimited(
         SOURCE_FILE_COLUMN,
         pa.array(np.full(kept.num_rows, display_name, dtype=object), pa.string()),
     ).append_column(SOURCE_LINE_COLUMN, pa.array(lines, pa.int64()))
-    # split_blocks avoids consolidating 60 string columns into one 2-D block (a full copy).
-    frame = kept.to_pandas(split_blocks=True)
 
     if options.decimal.strip().lower() == "auto":
-        sample_values = pd.Series(frame.head(_DECIMAL_SAMPLE_ROWS)[names].to_numpy().ravel())
+        # Row by row, as the first rows read: only this sample becomes Python strings.
+        head = kept.slice(0, _DECIMAL_SAMPLE_ROWS).select(list(range(len(names)))).to_pandas()
+        sample_values = pd.Series(head.to_numpy().ravel())
         decimal = "." if delimiter == "," else detect_decimal(sample_values)
     else:
         decimal = options.decimal
 
     return ReadResult(
-        frame=frame,
+        table=kept,
         rejects=rejects,
         encoding=decoded.encoding,
         delimiter=delimiter,
         decimal=decimal,
         header_row=header_index,
-        input_rows=len(frame) + len(rejects),
+        input_rows=kept.num_rows + len(rejects),
         notes=notes,
     )

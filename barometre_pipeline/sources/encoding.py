@@ -17,6 +17,8 @@ import codecs
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+
 from barometre_pipeline.sources.read_result import SourceReadError
 
 # Signatures of binary formats that end up misnamed as .csv in shared folders.
@@ -76,8 +78,23 @@ def _decode_error(
     )
 
 
+def _is_valid_utf8(raw: bytes) -> bool:
+    """Arrow's UTF-8 check (as strict as Python's: no surrogates, no overlong forms, nothing past
+    U+10FFFF), run on the bytes in place: about ten times faster than decoding them in Python."""
+    offsets = pa.array([0, len(raw)], pa.int64()).buffers()[1]
+    as_binary = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(raw)])
+    try:
+        as_binary.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 def _first_utf8_error(raw: bytes) -> UnicodeDecodeError | None:
-    # Validating chunk by chunk avoids holding a second, decoded copy of a large file in memory.
+    if _is_valid_utf8(raw):
+        return None
+    # Python's decoder says where and why. Validating chunk by chunk avoids holding a second,
+    # decoded copy of a large file in memory.
     # Chunk ends are moved back off UTF-8 continuation bytes so no character is split.
     start = 0
     while start < len(raw):

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from barometre_pipeline.sources.delimited_text import (
     delimiter_name,
@@ -23,6 +25,7 @@ from barometre_pipeline.sources.delimited_text import (
 from barometre_pipeline.sources.encoding import decode_source
 from barometre_pipeline.sources.fingerprint import file_sha256
 from barometre_pipeline.sources.manifest import Manifest, ManifestError, ReadOptions, source_files
+from barometre_pipeline.sources.read_result import arrow_to_frame
 from barometre_pipeline.sources.readers import ReadResult, SourceReadError, read_source_file
 from barometre_pipeline.staging.pii import mask_identifiers
 from barometre_pipeline.vocabulary import REJECT_COLUMNS
@@ -48,11 +51,27 @@ class FileInventory:
 
 @dataclass
 class RawSource:
+    """What the raw layer stores for one source.
+
+    ``rows`` is what goes to the warehouse: an Arrow table when every file has the same columns
+    (the usual case: written to DuckDB without ever becoming Python strings), else the pandas
+    concatenation of the files' frames (columns unioned, missing cells null), as always.
+    ``frame`` is the same rows as pandas, built only when asked for.
+    """
+
     manifest: Manifest
-    frame: pd.DataFrame
+    rows: pa.Table | pd.DataFrame
     rejects: pd.DataFrame
     files: list[FileInventory] = field(default_factory=list)
     error: str | None = None
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        return arrow_to_frame(self.rows) if isinstance(self.rows, pa.Table) else self.rows
+
+    @property
+    def read_rows(self) -> int:
+        return len(self.rows)
 
     @property
     def input_rows(self) -> int:
@@ -134,7 +153,7 @@ def read_raw_source(manifest: Manifest, data_dir: Path) -> RawSource:
         return RawSource(manifest, pd.DataFrame(), empty_rejects(),
                          error=_without_local_paths(str(exc), data_dir))
 
-    frames: list[pd.DataFrame] = []
+    tables: list[pa.Table] = []
     rejects: list[pd.DataFrame] = []
     inventory: list[FileInventory] = []
     for path in paths:
@@ -146,7 +165,7 @@ def read_raw_source(manifest: Manifest, data_dir: Path) -> RawSource:
             message = f"source `{manifest.id}`: {exc}" + (f" — {seen}" if seen else "")
             return RawSource(manifest, pd.DataFrame(), empty_rejects(), inventory,
                              error=_without_local_paths(message, data_dir))
-        frames.append(result.frame)
+        tables.append(result.table)
         if result.rejects:
             rejects.append(pd.DataFrame(
                 {
@@ -163,9 +182,19 @@ def read_raw_source(manifest: Manifest, data_dir: Path) -> RawSource:
         inventory.append(FileInventory(
             path=name, sha256=file_sha256(path), size_bytes=path.stat().st_size,
             encoding=result.encoding, delimiter=result.delimiter, decimal=result.decimal,
-            input_rows=result.input_rows, read_rows=len(result.frame),
+            input_rows=result.input_rows, read_rows=result.table.num_rows,
             rejected_rows=len(result.rejects),
         ))
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     reject_table = pd.concat(rejects, ignore_index=True) if rejects else empty_rejects()
-    return RawSource(manifest, frame, reject_table[list(REJECT_COLUMNS)], inventory)
+    return RawSource(manifest, _concatenated(tables), reject_table[list(REJECT_COLUMNS)], inventory)
+
+
+def _concatenated(tables: list[pa.Table]) -> pa.Table | pd.DataFrame:
+    """The files' rows one after the other. Arrow when the files agree on their columns (no copy);
+    otherwise pandas' column union, so files whose columns differ read exactly as they always
+    did (same column order, same nulls, same types in the warehouse)."""
+    if not tables:
+        return pd.DataFrame()
+    if all(t.schema.equals(tables[0].schema) for t in tables[1:]):
+        return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    return pd.concat([arrow_to_frame(t) for t in tables], ignore_index=True)

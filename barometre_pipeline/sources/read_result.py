@@ -4,9 +4,11 @@ it was read (encoding, delimiter, decimal mark, header row), so the raw asset ca
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 SOURCE_FILE_COLUMN = "_source_file"
 SOURCE_LINE_COLUMN = "_source_line"
@@ -37,11 +39,16 @@ class ReadResult:
 
     Every data column holds the text exactly as written (an empty cell is ``""``, never NaN), so
     that typing, value maps and rejects happen at staging, where they are visible.
-    ``input_rows == len(frame) + len(rejects)``; blank lines are not data rows and are only
+    ``input_rows == len(table) + len(rejects)``; blank lines are not data rows and are only
     mentioned in ``notes``.
+
+    ``table`` (Arrow: string columns, ``_source_line`` int64) is what the raw layer writes to the
+    warehouse as is; ``frame`` is the same rows as a pandas DataFrame of Python strings, built only
+    when asked for (at national scale, building it and copying it into DuckDB again cost more than
+    parsing the file).
     """
 
-    frame: pd.DataFrame
+    table: pa.Table
     rejects: list[RejectedRow]
     encoding: str
     delimiter: str | None
@@ -51,3 +58,14 @@ class ReadResult:
     # Things a person reviewing the load should know: renamed duplicate headers, dropped empty
     # columns, ignored blank lines, a two-row header that was combined...
     notes: list[str] = field(default_factory=list)
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        return arrow_to_frame(self.table)
+
+
+def arrow_to_frame(table: pa.Table) -> pd.DataFrame:
+    """Arrow raw rows as the pandas frame readers always returned: object columns of ``str``.
+
+    split_blocks avoids consolidating 60 string columns into one 2-D block (a full copy)."""
+    return table.to_pandas(split_blocks=True)

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 import openpyxl
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.utils.exceptions import InvalidFileException
 
@@ -293,22 +294,25 @@ def read_spreadsheet(path: Path, options: ReadOptions, display_name: str) -> Rea
     if blank:
         notes.append(f"{blank} empty row(s) ignored")
 
-    data = pd.DataFrame(kept, columns=[f"f{i}" for i in range(width)], dtype=object)
-    if not kept:
-        data = data.astype(object)
-    column_has_data = [bool((data[c] != "").any()) for c in data.columns]
+    # Column by column into Arrow strings: the raw layer writes the table as is, with no pandas
+    # frame of Python strings in between.
+    columns = [pa.array(column, pa.string()) for column in zip(*kept, strict=True)] if kept else [
+        pa.array([], pa.string()) for _ in range(width)]
+    column_has_data = [bool(pc.any(pc.not_equal(column, "")).as_py()) for column in columns]
     names, positions = name_columns(header[:width], column_has_data, notes)
-    frame = data.iloc[:, positions].copy()
-    frame.columns = names
-    frame[SOURCE_FILE_COLUMN] = display_name
-    frame[SOURCE_LINE_COLUMN] = np.asarray(kept_lines, dtype=np.int64)
+    table = pa.Table.from_arrays(
+        [*(columns[i] for i in positions),
+         pa.array(np.full(len(kept), display_name, dtype=object), pa.string()),
+         pa.array(np.asarray(kept_lines, dtype=np.int64), pa.int64())],
+        names=[*names, SOURCE_FILE_COLUMN, SOURCE_LINE_COLUMN],
+    )
     return ReadResult(
-        frame=frame.reset_index(drop=True),
+        table=table,
         rejects=rejects,
         encoding="xlsx",
         delimiter=None,
         decimal=".",
         header_row=header_index,
-        input_rows=len(frame) + len(rejects),
+        input_rows=table.num_rows + len(rejects),
         notes=notes,
     )
