@@ -55,6 +55,8 @@ SELF_HARM = "SELF_HARM_IDEATION"
 HELP_TERRITORIES = {TERRITORY_ORLEANS_TOURS: ("FR",), TERRITORY_QUEBEC: ("CA-QC", "CA")}
 # Lines for suicidal thoughts: shown only where self-harm ideation is discussed.
 CRISIS_LINES = ("3114", "9-8-8")
+# Columns of a published row that name the source it comes from (comparisons name two).
+SOURCE_COLUMNS = ("source_id", "source_id_pilot", "source_id_reference")
 TEXT_WIDTH_PT = 482.0  # A4 minus 2 x 20 mm margins
 
 
@@ -63,6 +65,9 @@ class Scope:
     slug: str
     territories: tuple[str, ...]
     wording: str  # "fr" or "qc"
+    # The combined report's Sources table is the barometer's whole bibliography; a territory's
+    # report lists only the sources it cites (see ReportBuilder.cite).
+    lists_every_source: bool = False
 
     @property
     def title(self) -> str:
@@ -73,7 +78,7 @@ class Scope:
 SCOPES = (
     Scope(TERRITORY_SLUGS[TERRITORY_ORLEANS_TOURS], (TERRITORY_ORLEANS_TOURS,), "fr"),
     Scope(TERRITORY_SLUGS[TERRITORY_QUEBEC], (TERRITORY_QUEBEC,), "qc"),
-    Scope("ensemble", (TERRITORY_ORLEANS_TOURS, TERRITORY_QUEBEC), "fr"),
+    Scope("ensemble", (TERRITORY_ORLEANS_TOURS, TERRITORY_QUEBEC), "fr", lists_every_source=True),
 )
 
 
@@ -108,10 +113,26 @@ class ReportBuilder:
         self.alpha = 1 - self.confidence
         self.waves = {t: select.pilot_sources(tables.indicators, t) for t in scope.territories}
         self.territories = [t for t in scope.territories if self.waves[t]]
+        # Every source whose row the report shows (a quoted number, a withheld cell) or whose
+        # name it prints: the Sources table of a territory's report lists these and no other.
+        self.cited_sources: set[str] = set()
+
+    # --- citations -------------------------------------------------------------------------------
+    def cite(self, row_or_source: dict | str | None) -> None:
+        """Record the source(s) a shown row comes from (a comparison row names both)."""
+        if isinstance(row_or_source, str):
+            self.cited_sources.add(row_or_source)
+            return
+        for column in SOURCE_COLUMNS:
+            value = (row_or_source or {}).get(column)
+            if isinstance(value, str) and value:
+                self.cited_sources.add(value)
 
     # --- numbers -------------------------------------------------------------------------------
     def quote(self, table: str, row: dict, column: str, fmt: str, **kw) -> str:
-        return self.tracer.quote(table, row, column, fmt, **kw)
+        text = self.tracer.quote(table, row, column, fmt, **kw)
+        self.cite(row)
+        return text
 
     def rule(self, setting: str, fmt: str) -> str:
         value = self.t.publication_rules.get(setting)
@@ -123,6 +144,7 @@ class ReportBuilder:
         if row is None:
             return "non publié"
         if row.get("suppressed") or is_missing(row.get("estimate")):
+            self.cite(row)
             return withheld_reason(row.get("suppression_reason"))
         text = self.quote(table, row, "estimate", "percent")
         if with_ci and not is_missing(row.get("ci_low")) and not is_missing(row.get("ci_high")):
@@ -142,6 +164,7 @@ class ReportBuilder:
         if row is None:
             return Cell("non publié", withheld=True)
         if row.get("suppressed") or is_missing(row.get(column)):
+            self.cite(row)
             return Cell(withheld_reason(row.get("suppression_reason")), withheld=True)
         text = self.quote(table, row, column, fmt)
         return Cell(text, trace=self.tracer.entries[-1].id)

@@ -15,7 +15,12 @@ from barometre_pipeline.publish.report.build import (
     withheld_reason,
 )
 from barometre_pipeline.publish.report.numbers import is_missing
-from barometre_pipeline.stats.publication import RELIABILITY
+from barometre_pipeline.stats.publication import (
+    COMPLEMENTARY,
+    CONFIDENTIALITY,
+    REASONS,
+    RELIABILITY,
+)
 from barometre_pipeline.vocabulary import (
     FAMILY_PILOT,
     TERRITORY_ORLEANS_TOURS,
@@ -197,6 +202,7 @@ def _summary_comparison(b: ReportBuilder, territory: str, period: str):
 
 
 def _source_name(b: ReportBuilder, source_id: str) -> str:
+    b.cite(source_id)
     rows = b.t.sources[b.t.sources["source_id"] == source_id]
     if len(rows) and rows.iloc[0]["publisher"]:
         return str(rows.iloc[0]["publisher"]).split("(")[0].strip()
@@ -312,6 +318,11 @@ def _method_values(b: ReportBuilder) -> dict[str, str]:
         "min_n": b.rule("min_n_unweighted", "count"),
         "min_neff": b.rule("min_n_effective", "count"),
         "sensitive_n": b.rule("sensitive_min_n_unweighted", "count"),
+        # The withheld cells' own words (stats.publication.REASONS, as the cells print them), so
+        # the method text and the glossary cannot name a reason differently from the tables.
+        "withheld_complement": withheld_reason(COMPLEMENTARY),
+        "withheld_too_few": withheld_reason(f"{CONFIDENTIALITY}:n"),
+        "confidentiality_term": REASONS[COMPLEMENTARY].fr_short.capitalize(),
     }
 
 
@@ -787,8 +798,19 @@ def _fill(template: str, **values: str) -> str:
 def sources(b: ReportBuilder) -> Section:
     b.tracer.section = "sources"
     table = b.t.sources
-    relevant = table[(table["source_family"] != FAMILY_PILOT)
-                     | table["territory"].isin(b.territories)]
+    # The rule: the combined report lists every source (its pilot waves and every reference); a
+    # territory's report lists its own pilot waves and the sources it cites, i.e. whose row it
+    # shows (a number or a withheld cell) or whose name it prints (b.cited_sources, filled by the
+    # sections before this one). Citation, not the export's free-text `territory` column, decides:
+    # a Québec report that compares with HBSC lists HBSC, and never a French publisher it does
+    # not cite.
+    own_pilots = (table["source_family"] == FAMILY_PILOT) & table["territory"].isin(b.territories)
+    if b.scope.lists_every_source:
+        relevant = table[(table["source_family"] != FAMILY_PILOT) | own_pilots]
+        intro = b.texts["sources_intro"]["every"]
+    else:
+        relevant = table[own_pilots | table["source_id"].isin(b.cited_sources)]
+        intro = b.texts["sources_intro"]["cited"]
     rows = []
     for _, r in relevant.sort_values(["source_family", "source_id"]).iterrows():
         row = select.as_row(r)
@@ -803,8 +825,8 @@ def sources(b: ReportBuilder) -> Section:
     t = b.new_table("Sources : éditeur, titre, période, territoire, licence et adresse",
                     ["Source", "Période", "Territoire", "Licence", "Adresse", "Signalements"],
                     rows, note)
-    return Section("sources", b.texts["titles"]["sources"], [Block("table", table=t)],
-                   page_break=True)
+    return Section("sources", b.texts["titles"]["sources"],
+                   [_para(" ".join(intro.split())), Block("table", table=t)], page_break=True)
 
 
 def glossary(b: ReportBuilder) -> Section:
