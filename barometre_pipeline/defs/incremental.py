@@ -133,15 +133,10 @@ def _latest_by_partition(instance: dg.DagsterInstance, key: dg.AssetKey,
     return found
 
 
-def _materialisation_tags(record) -> dict[str, str]:
-    materialization = record.asset_materialization if record is not None else None
-    return dict(materialization.tags or {}) if materialization is not None else {}
-
-
 def _partitions_version(records: Mapping[str, object]) -> str:
     """What Dagster records as the data version of a partitioned parent read whole: the sha256 of
     its partitions' data versions in partition-key order (data_version_cache, Dagster 1.13)."""
-    versions = [_materialisation_tags(records[p]).get(DATA_VERSION_TAG, "")
+    versions = [_event_tags(records[p]).get(DATA_VERSION_TAG, "")
                 for p in sorted(records)]
     return sha256("".join(versions).encode()).hexdigest()
 
@@ -193,53 +188,53 @@ def stale_selection(graph, instance: dg.DagsterInstance) -> Selection:
             continue
         entry = entries.get(key)
         record = entry.last_materialization_record if entry else None
-        if record is None:
+        if _is_stale(node, record, lambda parent, tags: parent in stale
+                     or _consumed(tags, parent) != current.get(parent)):
             stale.add(key)
-            continue
-        tags = _event_tags(record)
-        if node.code_version is not None and tags.get(CODE_VERSION_TAG) != node.code_version:
-            stale.add(key)
-            continue
-        for parent in node.parent_keys:
-            consumed = tags.get(f"{INPUT_DATA_VERSION_TAG_PREFIX}/{parent.to_user_string()}")
-            if parent in stale or consumed != current.get(parent):
-                stale.add(key)
-                break
     partitions = sorted(set().union(*stale_parts.values())) if stale_parts else []
     return Selection(sorted(stale, key=lambda k: k.to_user_string()), partitions)
 
 
+def _consumed(tags: Mapping[str, str], parent: dg.AssetKey) -> str | None:
+    """The data version of ``parent`` a materialisation recorded as its input."""
+    return tags.get(f"{INPUT_DATA_VERSION_TAG_PREFIX}/{parent.to_user_string()}")
+
+
+def _is_stale(node, record, parent_changed) -> bool:
+    """Dagster's rule for one materialisation ``record`` of ``node`` (None: never materialised):
+    stale when missing, when its code version changed, or when ``parent_changed(parent, tags)``
+    for one of its parents."""
+    if record is None:
+        return True
+    tags = _event_tags(record)
+    if node.code_version is not None and tags.get(CODE_VERSION_TAG) != node.code_version:
+        return True
+    return any(parent_changed(parent, tags) for parent in node.parent_keys)
+
+
 def _stale_partitions(graph, instance, node, by_partition, current, stale,
                       stale_parts) -> set[str]:
-    parts: set[str] = set()
     records = by_partition[node.key]
-    for partition in node.partitions_def.get_partition_keys():
+
+    def stale_in(partition: str) -> bool:
         record = records.get(partition)
-        if record is None:
-            parts.add(partition)
-            continue
-        tags = _materialisation_tags(record)
-        if node.code_version is not None and tags.get(CODE_VERSION_TAG) != node.code_version:
-            parts.add(partition)
-            continue
-        for parent in node.parent_keys:
+
+        def parent_changed(parent: dg.AssetKey, tags: Mapping[str, str]) -> bool:
             parent_node = graph.get(parent)
             if parent_node.partitions_def is None:
-                consumed = tags.get(f"{INPUT_DATA_VERSION_TAG_PREFIX}/{parent.to_user_string()}")
-                changed = parent in stale or consumed != current.get(parent)
-            elif parent_node.is_observable:
+                return parent in stale or _consumed(tags, parent) != current.get(parent)
+            if parent_node.is_observable:
                 # The wave's files as observed when this partition was materialised, and now.
-                changed = recorded_data_version(
+                return recorded_data_version(
                     instance, parent, partition, before_storage_id=record.storage_id
                 ) != recorded_data_version(instance, parent, partition)
-            else:
-                upstream = by_partition[parent].get(partition)
-                changed = (partition in stale_parts.get(parent, set()) or upstream is None
-                           or upstream.storage_id > record.storage_id)
-            if changed:
-                parts.add(partition)
-                break
-    return parts
+            upstream = by_partition[parent].get(partition)
+            return (partition in stale_parts.get(parent, set()) or upstream is None
+                    or upstream.storage_id > record.storage_id)
+
+        return _is_stale(node, record, parent_changed)
+
+    return {p for p in node.partitions_def.get_partition_keys() if stale_in(p)}
 
 
 def stale_assets(graph, instance: dg.DagsterInstance) -> list[dg.AssetKey]:

@@ -32,6 +32,7 @@ from barometre_pipeline.defs.keys import (
     PILOT_FAMILY,
     REFERENCE,
     indicators_key,
+    is_partitioned,
     raw_files_key,
     raw_key,
     raw_status_key,
@@ -129,12 +130,11 @@ def source_chains(manifests: list[Manifest]) -> list[SourceChain]:
     partitions = pilot_partitions(manifests)
     chains: list[SourceChain] = []
     for manifest in manifests:
-        if partitions is not None and manifest.id in {m.id for m in partitions.manifests.values()}:
-            if not any(c.partitions is not None for c in chains):
-                chains.append(SourceChain(tuple(sorted(partitions.manifests.values(),
-                                                       key=partitions.key_of)), partitions))
-        else:
+        if not is_partitioned(manifest):
             chains.append(SourceChain((manifest,)))
+        elif not any(c.partitions is not None for c in chains):
+            chains.append(SourceChain(tuple(sorted(partitions.manifests.values(),
+                                                   key=partitions.key_of)), partitions))
     return chains
 
 
